@@ -38,7 +38,10 @@ export interface HandshakeOptions {
   random: Random;
 }
 
-export type OpenError = { kind: 'auth-failed' } | { kind: 'malformed'; message: string } | { kind: 'replayed' };
+export type OpenError =
+  | { kind: 'auth-failed' }
+  | { kind: 'malformed'; message: string }
+  | { kind: 'replayed' };
 
 /** Seals frames on an ordered, reliable stream (TCP): the counter is implicit and must advance by one. */
 export interface StreamSealer {
