@@ -1,0 +1,50 @@
+/**
+ * One rtnetlink socket, from the `netlink` package's message layer (sequence
+ * numbers, ACK/ERROR handling, multipart dumps) without its generated
+ * rtnetlink structs, which weft replaces with its own codecs (rtnl-*.ts):
+ * loading `netlink/dist/netlink.js` costs ~8 ms against ~25 ms for the whole
+ * package, and every CNI plugin call pays it.
+ *
+ * The socket is bound to the network namespace of the thread that opens it;
+ * open it inside `withNetns` to configure another namespace.
+ */
+import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
+import type { RtnlRequest } from './rtnl-structs.js';
+
+const NETLINK_ROUTE = 0;
+/** No kernel request should take long; a hung one must not hang weft (or a CNI call). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+export class RtnlSocket {
+  private closed = false;
+
+  private constructor(
+    private readonly socket: NetlinkSocket,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Synchronous: the socket joins the calling thread's current namespace. */
+  static open(opts: { timeoutMs?: number } = {}): RtnlSocket {
+    return new RtnlSocket(createNetlink(NETLINK_ROUTE), opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+  }
+
+  /**
+   * Send a request and wait for its answer: the payloads of the reply messages
+   * (a dump's parts, or the one object a GET returns), [] for a bare ACK. A
+   * kernel error rejects with "Request rejected: E…" (see kernel-errors.ts).
+   */
+  async request(req: RtnlRequest): Promise<Buffer[]> {
+    if (this.closed) throw new Error('netlink socket is closed');
+    const [msgs] = await this.socket.request(req.type, req.data, {
+      flags: req.flags,
+      timeout: this.timeoutMs,
+    });
+    return msgs.map((m) => m.data);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}

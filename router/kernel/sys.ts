@@ -1,0 +1,73 @@
+/**
+ * Loads the native addon `weft_sys` (router/kernel/native, built by
+ * scripts/build-native.mjs into build/Release). Looked up from this module's
+ * directory upwards, so the same code works from the sources (vitest), from
+ * dist/ and from a bundle; WEFT_SYS_ADDON overrides the path.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WeftError } from '../../common/errors.js';
+
+export interface WeftSysConstants {
+  CLONE_NEWNET: number;
+  TUN_F_CSUM: number;
+  TUN_F_TSO4: number;
+  TUN_F_TSO6: number;
+  TUN_F_TSO_ECN: number;
+  TUN_F_UFO: number;
+  TUN_F_USO4: number;
+  TUN_F_USO6: number;
+  WEFT_TUN_TAP: number;
+  WEFT_TUN_VNET_HDR: number;
+  WEFT_TUN_MULTI_QUEUE: number;
+  WEFT_TUN_NONBLOCK: number;
+  WEFT_TUN_PERSIST: number;
+  WEFT_VNET_HDR_LEN: number;
+}
+
+/** The addon's functions; each throws an Error with `code`/`errno`/`syscall` on failure. */
+export interface WeftSys {
+  setns(fd: number, nstype: number): void;
+  tunOpen(name: string, flags: number): { fd: number; name: string };
+  tunSetOffload(fd: number, tunFlags: number): void;
+  tunSetVnetHdrSize(fd: number, size: number): void;
+  setNonblocking(fd: number, on: boolean): void;
+  /** 0 when there is no such device in the calling thread's namespace. */
+  ifNameToIndex(name: string): number;
+  gettid(): number;
+  readonly constants: WeftSysConstants;
+}
+
+const ADDON = join('build', 'Release', 'weft_sys.node');
+let cached: WeftSys | undefined;
+
+export function findWeftSysAddon(): string | undefined {
+  const override = process.env.WEFT_SYS_ADDON;
+  if (override) return existsSync(override) ? override : undefined;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    const parent = resolve(dir, '..');
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export function loadWeftSys(): WeftSys {
+  if (cached) return cached;
+  const path = findWeftSysAddon();
+  if (!path) {
+    throw new WeftError(
+      'INTERNAL',
+      'native addon weft_sys is not built: run `npm run build` (scripts/build-native.mjs)',
+      {
+        looked_for: ADDON,
+      },
+    );
+  }
+  cached = createRequire(import.meta.url)(path) as WeftSys;
+  return cached;
+}
