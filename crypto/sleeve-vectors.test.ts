@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SleeveOpener } from './datagram.js';
 import { ReplayWindow } from './replay-window.js';
+import { ReplaySetModel } from './testdata/replay-model.js';
 import { buildSleeveVectors, type SleeveVectors } from './testdata/sleeve-vectors.js';
 
 const FILE = new URL('./testdata/sleeve-vectors.golden.json', import.meta.url);
@@ -94,6 +95,11 @@ describe('sleeve golden vectors', () => {
       const got = v.steps.map((s) => w.accept(BigInt(s.counter)));
       expect(got, v.name).toEqual(v.steps.map((s) => s.accept));
       expect(got.includes(true) && got.includes(false), v.name).toBe(true);
+      const model = new ReplaySetModel();
+      expect(
+        v.steps.map((s) => model.accept(BigInt(s.counter))),
+        `${v.name} (model)`,
+      ).toEqual(got);
     }
   });
 });

@@ -257,6 +257,14 @@ export function buildSleeveVectors(): SleeveVectors {
     ]),
     replaySequence('near 2^64', [top - 3n, top - 1n, top, top - 2n, top, top - 3n, 0n]),
     replaySequence('first counter need not be 0', [77n, 76n, 77n, 78n]),
+    replaySequence('a block reused after advancing 2048 holds no stale bits', [
+      33n,
+      2080n,
+      2081n,
+      2079n,
+      33n,
+    ]),
+    replaySequence('a far jump clears every block, including the old one', [5n, 100005n, 98309n, 98309n, 5n]),
   ];
 
   const keyIds: KeyIdVector[] = [keyAB, keyOther, new Uint8Array(32)].map((k) => ({
