@@ -30,7 +30,7 @@ describe('stream sealing (TCP mesh frames)', () => {
   it('uses nonce 0⁴ ‖ counter (64-bit LE), checked against node:crypto', () => {
     const sealer = new ChaChaStreamSealer(key);
     const msg = new TextEncoder().encode('frame');
-    let last = new Uint8Array();
+    let last: Uint8Array = new Uint8Array();
     for (let i = 0; i < 3; i++) last = sealer.seal(msg);
     const nonce = Buffer.alloc(12);
     nonce.writeUInt32LE(2, 4); // third frame: counter 2
