@@ -9,7 +9,8 @@
  * changing them (or the salt) changes every key, so they move only together
  * with the version in the salt.
  *
- * Measured on the 2-core build machine: one derivation takes ~0.17 s and
+ * Measured on the 2-core build machine: one derivation takes ~0.18 s (0.18–0.5 s
+ * under memory pressure, see `npm run bench:crypto`) and
  * 128 MiB of memory; routers derive once at start.
  *
  * Never log the password or the key.
