@@ -18,6 +18,13 @@ export type HandshakeError =
  * One side of the handshake. Usage: the initiator calls `next()` and sends the
  * bytes; each side feeds what it receives to `receive()` and sends whatever
  * `next()` returns afterwards, until `done`.
+ *
+ * On a `receive()` error the handshake is over. One exception matters to the
+ * caller: a responder whose `receive()` returned `auth-failed` (wrong password)
+ * returns ONE decoy reply from `next()` — send it, then close — so that the
+ * initiator fails with `auth-failed` too and both sides can log a password
+ * mismatch. Implementation: crypto/handshake.ts (`createHandshake`); build the
+ * prologue with `handshakePrologue(initiatorIntro, responderIntro)`.
  */
 export interface MeshHandshake {
   readonly done: boolean;
