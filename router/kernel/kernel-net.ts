@@ -96,11 +96,11 @@ export interface LinkChange {
   up?: boolean;
   mtu?: number;
   mac?: string;
-  /** Rename (the kernel refuses to rename a link that is up: EBUSY). */
+  /** Rename. Kernels before 6.x refuse to rename a link that is up (EBUSY): take it down first to be portable. */
   name?: string;
   /** Enslave to this bridge, or null to release from its bridge. */
   master?: LinkRef | null;
-  /** Move the link into another namespace (it disappears from this one). */
+  /** Move the link into another namespace (it disappears from this one, down and without addresses). Bridges cannot move. */
   netns?: NetnsRef;
 }
 

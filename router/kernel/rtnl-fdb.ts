@@ -72,7 +72,7 @@ export function decodeFdb(payload: Buffer): FdbInfo | undefined {
   const info: FdbInfo = {
     linkIndex: hdr.ifindex,
     mac: macFromBytes(lladdr),
-    where: hdr.flags & C.NTF_MASTER ? 'master' : 'self',
+    where: fdbWhere(hdr.flags, a.has(C.NDA_MASTER)),
     state: hdr.state & C.NUD_PERMANENT ? 'permanent' : hdr.state & C.NUD_NOARP ? 'static' : 'dynamic',
   };
   const dst = ipFromBytes(a.get(C.NDA_DST));
@@ -84,4 +84,13 @@ export function decodeFdb(payload: Buffer): FdbInfo | undefined {
   const master = a.u32(C.NDA_MASTER);
   if (master) info.masterIndex = master;
   return info;
+}
+
+/**
+ * The bridge reports entries of its own table with NDA_MASTER (and no flag);
+ * device tables (VXLAN, a port's address lists) report NTF_SELF.
+ */
+function fdbWhere(flags: number, hasMaster: boolean): 'self' | 'master' {
+  if (flags & C.NTF_SELF) return 'self';
+  return flags & C.NTF_MASTER || hasMaster ? 'master' : 'self';
 }
