@@ -16,7 +16,7 @@
  * Never log the password or the key.
  */
 import { utf8Bytes } from './bytes.js';
-import { sodium } from './sodium.js';
+import { type PwhashArgs, sodium } from './sodium.js';
 
 export const PSK_BYTES = 32;
 
@@ -28,7 +28,8 @@ export const PSK_KDF = Object.freeze({
   memlimit: 128 * 1024 * 1024,
 });
 
-function kdfInputs(password: string): { pw: Uint8Array; salt: Uint8Array } {
+/** The crypto_pwhash arguments for `password`, writing into a fresh 32-byte key. */
+function pwhashArgs(password: string): PwhashArgs {
   if (typeof password !== 'string' || password.length === 0) {
     throw new RangeError('derivePsk: the password must be a non-empty string');
   }
@@ -37,43 +38,34 @@ function kdfInputs(password: string): { pw: Uint8Array; salt: Uint8Array } {
   const pw = utf8Bytes(password.normalize('NFC'));
   const salt = utf8Bytes(PSK_KDF.salt);
   if (salt.length !== sodium.crypto_pwhash_SALTBYTES) throw new Error('psk: salt has the wrong size');
-  return { pw, salt };
+  return [
+    new Uint8Array(PSK_BYTES),
+    pw,
+    salt,
+    PSK_KDF.opslimit,
+    PSK_KDF.memlimit,
+    sodium.crypto_pwhash_ALG_ARGON2ID13,
+  ];
 }
 
 /** Synchronous derivation (blocks the thread for ~0.2 s): fine at start-up, not on a busy loop. */
 export function derivePsk(password: string): Uint8Array {
-  const { pw, salt } = kdfInputs(password);
-  const out = new Uint8Array(PSK_BYTES);
+  const args = pwhashArgs(password);
   try {
-    sodium.crypto_pwhash(
-      out,
-      pw,
-      salt,
-      PSK_KDF.opslimit,
-      PSK_KDF.memlimit,
-      sodium.crypto_pwhash_ALG_ARGON2ID13,
-    );
+    sodium.crypto_pwhash(...args);
   } finally {
-    sodium.sodium_memzero(pw);
+    sodium.sodium_memzero(args[1]); // our copy of the password bytes
   }
-  return out;
+  return args[0];
 }
 
 /** Same key as `derivePsk`, computed on libuv's thread pool so the event loop keeps running. */
 export async function derivePskAsync(password: string): Promise<Uint8Array> {
-  const { pw, salt } = kdfInputs(password);
-  const out = new Uint8Array(PSK_BYTES);
+  const args = pwhashArgs(password);
   try {
-    await sodium.crypto_pwhash_async(
-      out,
-      pw,
-      salt,
-      PSK_KDF.opslimit,
-      PSK_KDF.memlimit,
-      sodium.crypto_pwhash_ALG_ARGON2ID13,
-    );
+    await sodium.crypto_pwhash_async(...args);
   } finally {
-    sodium.sodium_memzero(pw);
+    sodium.sodium_memzero(args[1]);
   }
-  return out;
+  return args[0];
 }

@@ -7,6 +7,16 @@
  */
 import { createRequire } from 'node:module';
 
+/** output, password, salt, opslimit, memlimit, algorithm */
+export type PwhashArgs = [
+  output: Uint8Array,
+  password: Uint8Array,
+  salt: Uint8Array,
+  opslimit: number,
+  memlimit: number,
+  algorithm: number,
+];
+
 export interface SodiumApi {
   crypto_aead_chacha20poly1305_ietf_ABYTES: number;
   crypto_aead_chacha20poly1305_ietf_KEYBYTES: number;
@@ -37,23 +47,9 @@ export interface SodiumApi {
 
   crypto_pwhash_SALTBYTES: number;
   crypto_pwhash_ALG_ARGON2ID13: number;
-  crypto_pwhash(
-    output: Uint8Array,
-    password: Uint8Array,
-    salt: Uint8Array,
-    opslimit: number,
-    memlimit: number,
-    algorithm: number,
-  ): void;
+  crypto_pwhash(...args: PwhashArgs): void;
   /** Runs on libuv's thread pool; resolves when `output` is filled. */
-  crypto_pwhash_async(
-    output: Uint8Array,
-    password: Uint8Array,
-    salt: Uint8Array,
-    opslimit: number,
-    memlimit: number,
-    algorithm: number,
-  ): Promise<void>;
+  crypto_pwhash_async(...args: PwhashArgs): Promise<void>;
 
   crypto_scalarmult_BYTES: number;
   crypto_scalarmult_SCALARBYTES: number;
