@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { mkdirSync } from 'node:fs';
+// Bundle the CNI plugins into single ES modules under dist/cni/. A plugin is a
+// fresh Node process on every CNI call, so what it loads is what it costs:
+// one minified file; the netlink package stays outside the bundle (it loads a
+// native binding relative to its own directory) and is required only when a
+// verb first opens a netlink socket — VERSION, errors and the router-down
+// path never load it.
+import { build } from 'esbuild';
+
+const entries = {
+  'weft-net': 'cni-plugin/net/main.ts',
+  'weft-ipam': 'cni-plugin/ipam-plugin/main.ts',
+};
+
+// An ES `import` of an external module is hoisted and evaluated at start-up
+// even when the importing code is never run; replace netlink's entry with a
+// stub that requires the real module on first call.
+const LAZY = {
+  'netlink/dist/netlink.js': ['createNetlink'],
+};
+const lazyExternals = {
+  name: 'lazy-externals',
+  setup(b) {
+    b.onResolve({ filter: /^netlink\// }, (args) => {
+      if (!LAZY[args.path]) return { errors: [{ text: `add ${args.path} to LAZY in scripts/bundle.mjs` }] };
+      return { path: args.path, namespace: 'lazy' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+      loader: 'js',
+      contents:
+        `import { createRequire } from 'node:module';\n` +
+        `let mod;\nconst load = () => (mod ??= createRequire(import.meta.url)(${JSON.stringify(args.path)}));\n` +
+        LAZY[args.path].map((n) => `export function ${n}(...a) { return load().${n}(...a); }\n`).join(''),
+    }));
+  },
+};
+
+mkdirSync('dist/cni', { recursive: true });
+await build({
+  entryPoints: entries,
+  outdir: 'dist/cni',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: false,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  plugins: [lazyExternals],
+  logLevel: 'warning',
+});
