@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   iproute2 nftables iptables iputils-ping iputils-arping ethtool tcpdump iperf3 socat procps kmod
   tinc containernetworking-plugins podman runc docker.io busybox-static
-  python3 make g++
+  python3 make g++ libssl-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,168 @@
+/**
+ * The native sleeve packet engine (`weft_sleeve`, sources in ./native, built
+ * by scripts/build-native.mjs into build/Release): typed access for the rest
+ * of the data plane. The engine runs its own threads (TAP → UDP and UDP → TAP
+ * / relay); JavaScript only configures it, sends heartbeats through it and
+ * drains its events and counters. See native/engine.h for the design and
+ * docs/protocol.md ("Sleeve") for the bytes.
+ *
+ * Looked up from this module's directory upwards, so the same code works from
+ * the sources (vitest), from dist/ and from a bundle; WEFT_SLEEVE_ADDON
+ * overrides the path.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WeftError } from '../../common/errors.js';
+import type { PeerName } from '../mesh/gossip-api.js';
+
+export interface SleeveEngineOptions {
+  /** TAP device to open (created if missing; the caller attaches it to the bridge). */
+  tap: string;
+  /** Our peer name. */
+  self: PeerName;
+  /** UDP port to bind (the mesh port, default 6783). */
+  port?: number;
+  /** Local address to bind (default any). */
+  bindIp?: string;
+  /** Frames with a virtio-net header (needed for offloads; default true). */
+  vnetHdr?: boolean;
+  /** TUN_F_* offloads accepted from the TAP (TSO super-frames need CSUM|TSO4|TSO6). */
+  offload?: number;
+  rcvbuf?: number;
+  sndbuf?: number;
+}
+
+/** A direct sleeve path to a neighbour. */
+export interface SleevePeerConfig {
+  ip: string;
+  port: number;
+  encrypted: boolean;
+  sendKey?: Uint8Array;
+  sendKeyId?: number;
+  recvKey?: Uint8Array;
+  recvKeyId?: number;
+  /** Largest datagram to send (65507 when the underlay passes fragments). */
+  maxDatagram?: number;
+}
+
+export type SleeveEvent =
+  | { kind: 'mac-learned'; peer: PeerName; mac: string; previousPeer?: PeerName }
+  | { kind: 'flood-delivered'; peer: PeerName; mac: string }
+  | { kind: 'heartbeat'; peer: PeerName; seq: bigint; size: number; type: number }
+  | { kind: 'fastdp-heartbeat'; peer: PeerName; seq: bigint; size: number }
+  | { kind: 'unknown-peer'; peer: PeerName }
+  | { kind: 'error'; message: string; errno: number; where: number };
+
+export interface SleevePeerStats {
+  name: PeerName;
+  direct: boolean;
+  encrypted: boolean;
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+  rxFrames: number;
+  relayed: number;
+  heartbeatsRx: number;
+  txOversize: number;
+  txErrors: number;
+  /** Receive-path rejections by reason ("auth-failed", "replayed", ...). */
+  drops: Record<string, number>;
+}
+
+export interface SleeveStats {
+  global: Record<string, number> & { drops: Record<string, number> };
+  peers: SleevePeerStats[];
+}
+
+export interface NativeSleeveEngine {
+  close(): void;
+  setPeer(name: PeerName, cfg: SleevePeerConfig): void;
+  /** The direct path is gone: keys wiped, the peer stays routable through others. */
+  dropPath(name: PeerName): boolean;
+  /** The mesh forgot the peer: its slot and MACs go. */
+  forgetPeer(name: PeerName): boolean;
+  /** Replace all routes: unicast [destination, next hop], broadcast [origin, next hops]. */
+  setRoutes(unicast: [PeerName, PeerName][], broadcast: [PeerName, PeerName[]][]): void;
+  /** Record that `mac` is behind `peer` (a claim from the control channel). */
+  claim(mac: string, peer: PeerName): void;
+  setOffload(tunFlags: number): void;
+  /** Send a sleeve heartbeat (type 2) or PMTU probe (type 4) of `size` datagram bytes. False: no direct path. */
+  sendHeartbeat(peer: PeerName, type: number, seq: bigint | number, size: number): boolean;
+  /** Send a fastdp heartbeat (VXLAN on `vni`) to ip:port. */
+  sendFastdpHeartbeat(ip: string, port: number, vni: number, seq: bigint | number): boolean;
+  /** Receive fastdp heartbeats arriving on this (VXLAN heartbeat) device. */
+  attachFastdpHeartbeat(ifname: string): void;
+  events(): SleeveEvent[];
+  macs(): { mac: string; peer: PeerName; ageSeconds: number }[];
+  expireMacs(maxAgeSeconds: number): { mac: string; peer: PeerName }[];
+  stats(): SleeveStats;
+}
+
+export type OpenResult =
+  | { ok: true; type: number; counter: bigint; body: Uint8Array }
+  | { ok: false; error: string };
+
+export interface SleeveAddon {
+  SleeveEngine: new (opts: SleeveEngineOptions, onEvents: () => void) => NativeSleeveEngine;
+  /** Test hook: seal exactly as the engine does. */
+  sealPacket(
+    key: Uint8Array | null,
+    keyId: number,
+    type: number,
+    counter: bigint,
+    sender: string,
+    receiver: string,
+    body: Uint8Array,
+  ): Uint8Array;
+  /** Test hook: open a sequence through one receiving session, in the engine's receive order. */
+  openPackets(
+    key: Uint8Array | null,
+    keyId: number,
+    local: string,
+    remote: string,
+    packets: Uint8Array[],
+  ): OpenResult[];
+  /** Test hook: the engine's replay window over a sequence of counters. */
+  replaySequence(counters: bigint[]): boolean[];
+  /** Nanoseconds per AEAD seal of `size` bytes with the engine's cipher. */
+  aeadBench(size: number, iterations: number): number;
+}
+
+/** Packet types of the sleeve envelope the engine sends heartbeats with. */
+export const SLEEVE_HEARTBEAT = 2;
+export const SLEEVE_PMTU_PROBE = 4;
+
+/** linux/if_tun.h offload flags. */
+export const TUN_F = { CSUM: 0x01, TSO4: 0x02, TSO6: 0x04, TSO_ECN: 0x08 } as const;
+export const TSO_OFFLOADS = TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6 | TUN_F.TSO_ECN;
+
+const ADDON = join('build', 'Release', 'weft_sleeve.node');
+let cached: SleeveAddon | undefined;
+
+export function findSleeveAddon(): string | undefined {
+  const override = process.env.WEFT_SLEEVE_ADDON;
+  if (override) return existsSync(override) ? override : undefined;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    const parent = resolve(dir, '..');
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export function loadSleeveAddon(): SleeveAddon {
+  if (cached) return cached;
+  const path = findSleeveAddon();
+  if (!path) {
+    throw new WeftError('INTERNAL', 'native addon weft_sleeve is not built: run `npm run build`', {
+      looked_for: ADDON,
+    });
+  }
+  cached = createRequire(import.meta.url)(path) as SleeveAddon;
+  return cached;
+}
