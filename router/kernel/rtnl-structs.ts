@@ -20,138 +20,92 @@ export interface RtnlRequest {
   data: Buffer;
 }
 
-export const IFINFOMSG_LEN = 16;
-export const IFADDRMSG_LEN = 8;
-export const RTMSG_LEN = 12;
-export const NDMSG_LEN = 12;
+type FieldType = 'u8' | 'u16' | 'i32' | 'u32';
+const WRITE: Record<FieldType, (b: Buffer, v: number, off: number) => void> = {
+  u8: (b, v, off) => b.writeUInt8(v & 0xff, off),
+  u16: (b, v, off) => b.writeUInt16LE(v & 0xffff, off),
+  i32: (b, v, off) => b.writeInt32LE(v | 0, off),
+  u32: (b, v, off) => b.writeUInt32LE(v >>> 0, off),
+};
+const READ: Record<FieldType, (b: Buffer, off: number) => number> = {
+  u8: (b, off) => b.readUInt8(off),
+  u16: (b, off) => b.readUInt16LE(off),
+  i32: (b, off) => b.readInt32LE(off),
+  u32: (b, off) => b.readUInt32LE(off),
+};
 
-export interface IfInfoMsg {
-  family: number;
-  type: number;
-  index: number;
-  flags: number;
-  change: number;
-}
-
-export function encodeIfInfoMsg(m: Partial<IfInfoMsg>): Buffer {
-  const b = Buffer.alloc(IFINFOMSG_LEN);
-  b.writeUInt8(m.family ?? 0, 0);
-  b.writeUInt16LE(m.type ?? 0, 2);
-  b.writeInt32LE(m.index ?? 0, 4);
-  b.writeUInt32LE((m.flags ?? 0) >>> 0, 8);
-  b.writeUInt32LE((m.change ?? 0) >>> 0, 12);
-  return b;
-}
-
-export function decodeIfInfoMsg(b: Buffer): IfInfoMsg | undefined {
-  if (b.length < IFINFOMSG_LEN) return undefined;
+/** A fixed C struct in host (little-endian) order: field name → [type, byte offset]; unnamed bytes are padding. */
+function struct<K extends string>(size: number, fields: Record<K, [FieldType, number]>) {
+  const entries = Object.entries(fields) as [K, [FieldType, number]][];
   return {
-    family: b.readUInt8(0),
-    type: b.readUInt16LE(2),
-    index: b.readInt32LE(4),
-    flags: b.readUInt32LE(8),
-    change: b.readUInt32LE(12),
+    size,
+    /** Missing fields are zero. */
+    encode(m: Partial<Record<K, number>>): Buffer {
+      const b = Buffer.alloc(size);
+      for (const [k, [t, off]] of entries) WRITE[t](b, m[k] ?? 0, off);
+      return b;
+    },
+    /** undefined when the payload is shorter than the struct. */
+    decode(b: Buffer): Record<K, number> | undefined {
+      if (b.length < size) return undefined;
+      const out = {} as Record<K, number>;
+      for (const [k, [t, off]] of entries) out[k] = READ[t](b, off);
+      return out;
+    },
   };
 }
 
-export interface IfAddrMsg {
-  family: number;
-  prefixlen: number;
-  flags: number;
-  scope: number;
-  index: number;
-}
+const ifinfomsg = struct(16, {
+  family: ['u8', 0],
+  type: ['u16', 2],
+  index: ['i32', 4],
+  flags: ['u32', 8],
+  change: ['u32', 12],
+});
+const ifaddrmsg = struct(8, {
+  family: ['u8', 0],
+  prefixlen: ['u8', 1],
+  flags: ['u8', 2],
+  scope: ['u8', 3],
+  index: ['u32', 4],
+});
+const rtmsg = struct(12, {
+  family: ['u8', 0],
+  dstLen: ['u8', 1],
+  srcLen: ['u8', 2],
+  tos: ['u8', 3],
+  table: ['u8', 4],
+  protocol: ['u8', 5],
+  scope: ['u8', 6],
+  type: ['u8', 7],
+  flags: ['u32', 8],
+});
+const ndmsg = struct(12, {
+  family: ['u8', 0],
+  ifindex: ['i32', 4],
+  state: ['u16', 8],
+  flags: ['u8', 10],
+  type: ['u8', 11],
+});
 
-export function encodeIfAddrMsg(m: IfAddrMsg): Buffer {
-  const b = Buffer.alloc(IFADDRMSG_LEN);
-  b.writeUInt8(m.family, 0);
-  b.writeUInt8(m.prefixlen, 1);
-  b.writeUInt8(m.flags & 0xff, 2);
-  b.writeUInt8(m.scope, 3);
-  b.writeUInt32LE(m.index >>> 0, 4);
-  return b;
-}
+export type IfInfoMsg = Record<keyof Parameters<typeof ifinfomsg.encode>[0], number>;
+export type IfAddrMsg = Record<keyof Parameters<typeof ifaddrmsg.encode>[0], number>;
+export type RtMsg = Record<keyof Parameters<typeof rtmsg.encode>[0], number>;
+export type NdMsg = Record<keyof Parameters<typeof ndmsg.encode>[0], number>;
 
-export function decodeIfAddrMsg(b: Buffer): IfAddrMsg | undefined {
-  if (b.length < IFADDRMSG_LEN) return undefined;
-  return {
-    family: b.readUInt8(0),
-    prefixlen: b.readUInt8(1),
-    flags: b.readUInt8(2),
-    scope: b.readUInt8(3),
-    index: b.readUInt32LE(4),
-  };
-}
+export const IFINFOMSG_LEN = ifinfomsg.size;
+export const IFADDRMSG_LEN = ifaddrmsg.size;
+export const RTMSG_LEN = rtmsg.size;
+export const NDMSG_LEN = ndmsg.size;
 
-export interface RtMsg {
-  family: number;
-  dstLen: number;
-  srcLen: number;
-  tos: number;
-  table: number;
-  protocol: number;
-  scope: number;
-  type: number;
-  flags: number;
-}
-
-export function encodeRtMsg(m: RtMsg): Buffer {
-  const b = Buffer.alloc(RTMSG_LEN);
-  b.writeUInt8(m.family, 0);
-  b.writeUInt8(m.dstLen, 1);
-  b.writeUInt8(m.srcLen, 2);
-  b.writeUInt8(m.tos, 3);
-  b.writeUInt8(m.table, 4);
-  b.writeUInt8(m.protocol, 5);
-  b.writeUInt8(m.scope, 6);
-  b.writeUInt8(m.type, 7);
-  b.writeUInt32LE(m.flags >>> 0, 8);
-  return b;
-}
-
-export function decodeRtMsg(b: Buffer): RtMsg | undefined {
-  if (b.length < RTMSG_LEN) return undefined;
-  return {
-    family: b.readUInt8(0),
-    dstLen: b.readUInt8(1),
-    srcLen: b.readUInt8(2),
-    tos: b.readUInt8(3),
-    table: b.readUInt8(4),
-    protocol: b.readUInt8(5),
-    scope: b.readUInt8(6),
-    type: b.readUInt8(7),
-    flags: b.readUInt32LE(8),
-  };
-}
-
-export interface NdMsg {
-  family: number;
-  ifindex: number;
-  state: number;
-  flags: number;
-  type: number;
-}
-
-export function encodeNdMsg(m: NdMsg): Buffer {
-  const b = Buffer.alloc(NDMSG_LEN);
-  b.writeUInt8(m.family, 0);
-  b.writeInt32LE(m.ifindex, 4);
-  b.writeUInt16LE(m.state, 8);
-  b.writeUInt8(m.flags, 10);
-  b.writeUInt8(m.type, 11);
-  return b;
-}
-
-export function decodeNdMsg(b: Buffer): NdMsg | undefined {
-  if (b.length < NDMSG_LEN) return undefined;
-  return {
-    family: b.readUInt8(0),
-    ifindex: b.readInt32LE(4),
-    state: b.readUInt16LE(8),
-    flags: b.readUInt8(10),
-    type: b.readUInt8(11),
-  };
-}
+export const encodeIfInfoMsg = (m: Partial<IfInfoMsg>): Buffer => ifinfomsg.encode(m);
+export const decodeIfInfoMsg = (b: Buffer): IfInfoMsg | undefined => ifinfomsg.decode(b);
+export const encodeIfAddrMsg = (m: IfAddrMsg): Buffer => ifaddrmsg.encode(m);
+export const decodeIfAddrMsg = (b: Buffer): IfAddrMsg | undefined => ifaddrmsg.decode(b);
+export const encodeRtMsg = (m: RtMsg): Buffer => rtmsg.encode(m);
+export const decodeRtMsg = (b: Buffer): RtMsg | undefined => rtmsg.decode(b);
+export const encodeNdMsg = (m: NdMsg): Buffer => ndmsg.encode(m);
+export const decodeNdMsg = (b: Buffer): NdMsg | undefined => ndmsg.decode(b);
 
 /** A fixed header followed by attributes. */
 export function withAttrs(header: Buffer, attrs: readonly NlAttr[]): Buffer {

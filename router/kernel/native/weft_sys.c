@@ -96,12 +96,16 @@ static int get_ifname(napi_env env, napi_value v, char *buf /* IFNAMSIZ */) {
   return napi_get_value_string_utf8(env, v, buf, IFNAMSIZ, &full) == napi_ok;
 }
 
-static napi_value js_setns(napi_env env, napi_callback_info info) {
+/* Two int32 arguments, named for the error message. */
+static int get_two_ints(napi_env env, napi_callback_info info, int32_t *a, const char *an, int32_t *b,
+                        const char *bn) {
   napi_value argv[2];
+  return get_args(env, info, 2, argv) && get_int(env, argv[0], a, an) && get_int(env, argv[1], b, bn);
+}
+
+static napi_value js_setns(napi_env env, napi_callback_info info) {
   int32_t fd, nstype;
-  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], &fd, "fd") ||
-      !get_int(env, argv[1], &nstype, "nstype"))
-    return NULL;
+  if (!get_two_ints(env, info, &fd, "fd", &nstype, "nstype")) return NULL;
   if (setns(fd, nstype) != 0) return throw_errno(env, errno, "setns");
   return NULL;
 }
@@ -126,27 +130,19 @@ static napi_value js_tun_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_tun_set_offload(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
   int32_t fd, flags;
   int r;
-  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], &fd, "fd") ||
-      !get_int(env, argv[1], &flags, "flags"))
-    return NULL;
+  if (!get_two_ints(env, info, &fd, "fd", &flags, "flags")) return NULL;
   r = weft_tun_set_offload(fd, (unsigned int)flags);
-  if (r < 0) return throw_errno(env, -r, "ioctl(TUNSETOFFLOAD)");
-  return NULL;
+  return r < 0 ? throw_errno(env, -r, "ioctl(TUNSETOFFLOAD)") : NULL;
 }
 
 static napi_value js_tun_set_vnet_hdr_size(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
   int32_t fd, size;
   int r;
-  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], &fd, "fd") ||
-      !get_int(env, argv[1], &size, "size"))
-    return NULL;
+  if (!get_two_ints(env, info, &fd, "fd", &size, "size")) return NULL;
   r = weft_tun_set_vnet_hdr_size(fd, size);
-  if (r < 0) return throw_errno(env, -r, "ioctl(TUNSETVNETHDRSZ)");
-  return NULL;
+  return r < 0 ? throw_errno(env, -r, "ioctl(TUNSETVNETHDRSZ)") : NULL;
 }
 
 static napi_value js_set_nonblocking(napi_env env, napi_callback_info info) {
