@@ -1,7 +1,8 @@
 /**
  * Loads the native addon `weft_sys` (router/kernel/native, built by
  * scripts/build-native.mjs into build/Release). Looked up from this module's
- * directory upwards, so the same code works from the sources (vitest), from
+ * directory upwards (build/Release/weft_sys.node, or weft_sys.node copied
+ * beside a bundle), so the same code works from the sources (vitest), from
  * dist/ and from a bundle; WEFT_SYS_ADDON overrides the path.
  */
 import { existsSync } from 'node:fs';
@@ -48,8 +49,9 @@ export function findWeftSysAddon(): string | undefined {
   if (override) return existsSync(override) ? override : undefined;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, ADDON);
-    if (existsSync(candidate)) return candidate;
+    // build/Release below a checkout, or the file copied next to a bundle.
+    for (const candidate of [join(dir, ADDON), join(dir, 'weft_sys.node')])
+      if (existsSync(candidate)) return candidate;
     const parent = resolve(dir, '..');
     if (parent === dir) return undefined;
     dir = parent;
