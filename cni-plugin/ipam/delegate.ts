@@ -57,7 +57,9 @@ export function execDelegate(opts: DelegateOptions, command: CniCommand): unknow
     maxBuffer: 4 * 1024 * 1024,
     encoding: 'utf8',
   });
-  if (r.error) throw new CniError(CniCode.DELEGATE_FAILED, `running ${opts.type} failed: ${r.error.message}`);
+  // A plugin may exit without reading its stdin; the broken pipe is not its failure.
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE')
+    throw new CniError(CniCode.DELEGATE_FAILED, `running ${opts.type} failed: ${r.error.message}`);
   const out = r.stdout.trim();
   let doc: unknown;
   if (out !== '') {

@@ -17,8 +17,6 @@ interface Run {
   calls: Array<{ verb: string; inv: Invocation }>;
 }
 
-const ok = { cniVersion: '1.0.0', interfaces: [], ips: [{ address: '10.32.0.5/12' }], routes: [], dns: {} };
-
 function verbs(calls: Run['calls'], fail?: unknown): PluginVerbs {
   const rec = (verb: string) => async (inv: Invocation) => {
     calls.push({ verb, inv });

@@ -1,0 +1,129 @@
+/**
+ * A stand-in for the router's IPAM HTTP API, for tests that must not depend
+ * on a running router: the routes the CNI plugins call, an in-memory
+ * allocation table over 10.32.0.0/12, and switches for the failures the
+ * plugins must handle (down, hanging, not ready, 5xx). Error bodies are the
+ * API's `{error:{code,message}}`.
+ *
+ * `listen()` binds without a host so the socket is created synchronously: a
+ * test can call it inside `withNetns` and the server then lives in that
+ * namespace, where plugin processes reach it at 127.0.0.1.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WeftError } from '../../common/errors.js';
+import { cidrContains, formatIp, mustParseCidr, mustParseIp, parseCidr, parseIp } from '../../common/ip.js';
+
+export type FakeRouterMode = 'ok' | 'hang' | 'not-ready' | 'error-500';
+
+export class FakeRouter {
+  /** id → "a.b.c.d/prefix" */
+  readonly held = new Map<string, string>();
+  readonly requests: string[] = [];
+  mode: FakeRouterMode = 'ok';
+  private readonly range = mustParseCidr('10.32.0.0/12');
+  private next = 1;
+  private server: Server | undefined;
+  private readonly hanging = new Set<ServerResponse>();
+
+  get port(): number {
+    return (this.server!.address() as AddressInfo).port;
+  }
+
+  get endpoint(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Start listening on an ephemeral port, synchronously creating the socket. */
+  listen(): Promise<void> {
+    const server = createServer((req, res) => this.handle(req, res));
+    this.server = server;
+    const ready = new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    server.listen(0);
+    return ready;
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.hanging) r.destroy();
+    this.hanging.clear();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+  }
+
+  private used(ip: number): boolean {
+    return [...this.held.values()].some((c) => mustParseCidr(c, { host: true }).addr === ip);
+  }
+
+  private allocate(id: string, subnet = this.range): string {
+    const existing = this.held.get(id);
+    if (existing) return existing;
+    for (let i = 0; i < 4096; i++) {
+      const ip = (subnet.addr + ((this.next + i) % (2 ** (32 - subnet.prefix) - 2)) + 1) >>> 0;
+      if (!this.used(ip)) {
+        this.next += i + 1;
+        const cidr = `${formatIp(ip)}/${subnet.prefix === 32 ? this.range.prefix : subnet.prefix}`;
+        this.held.set(id, cidr);
+        return cidr;
+      }
+    }
+    throw new WeftError('NO_FREE_ADDRESSES');
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    this.requests.push(`${req.method} ${url.pathname}`);
+    if (this.mode === 'hang') {
+      this.hanging.add(res);
+      return;
+    }
+    const send = (status: number, body: string, type = 'text/plain') => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    const fail = (e: WeftError) => send(e.httpStatus, JSON.stringify(e.toJSON()), 'application/json');
+    try {
+      if (this.mode === 'error-500') throw new WeftError('INTERNAL');
+      if (this.mode === 'not-ready' && url.pathname !== '/ip') throw new WeftError('RING_NOT_READY');
+      const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+      if (parts[0] === 'ring' && req.method === 'GET')
+        return send(200, JSON.stringify({ range: '10.32.0.0/12' }), 'application/json');
+      if (parts[0] !== 'ip') throw new WeftError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+      if (parts.length === 1 && req.method === 'GET') {
+        const all: Record<string, string[]> = {};
+        for (const [id, c] of this.held) all[id] = [c];
+        return send(200, JSON.stringify(all), 'application/json');
+      }
+      const id = parts[1] ?? '';
+      if (parts.length === 2) {
+        if (req.method === 'POST') return send(200, this.allocate(id));
+        if (req.method === 'GET') {
+          const c = this.held.get(id);
+          return c ? send(200, c) : fail(new WeftError('NOT_FOUND', `${id} holds no address`));
+        }
+        if (req.method === 'DELETE') {
+          if (!this.held.delete(id)) return fail(new WeftError('NOT_FOUND', `${id} holds no address`));
+          res.writeHead(204).end();
+          return;
+        }
+      }
+      if (parts.length === 4) {
+        const ip = parseIp(parts[2]!);
+        const cidr = parseCidr(`${parts[2]}/${parts[3]}`, { host: true });
+        if (ip === undefined || !cidr) throw new WeftError('INVALID_CIDR');
+        if (req.method === 'POST')
+          return send(200, this.allocate(id, mustParseCidr(`${parts[2]}/${parts[3]}`)));
+        if (req.method === 'PUT') {
+          if (!cidrContains(this.range, ip)) throw new WeftError('OUT_OF_RANGE');
+          for (const [other, c] of this.held)
+            if (other !== id && mustParseCidr(c, { host: true }).addr === mustParseIp(parts[2]!))
+              throw new WeftError('ADDRESS_IN_USE', `${parts[2]} is held by ${other}`);
+          this.held.set(id, `${parts[2]}/${parts[3]}`);
+          return send(200, `${parts[2]}/${parts[3]}`);
+        }
+      }
+      throw new WeftError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+    } catch (e) {
+      fail(e instanceof WeftError ? e : new WeftError('INTERNAL'));
+    }
+  }
+}
