@@ -17,11 +17,20 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 export class RtnlSocket {
   private closed = false;
+  /** Rejecters of the requests in flight, failed together when the socket reports an error. */
+  private readonly inFlight = new Set<(e: unknown) => void>();
 
   private constructor(
     private readonly socket: NetlinkSocket,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    // A receive error (e.g. ENOBUFS) would otherwise be an unhandled 'error'
+    // event and kill the process; fail the requests waiting instead.
+    socket.on('error', (e) => {
+      for (const reject of this.inFlight) reject(e);
+      this.inFlight.clear();
+    });
+  }
 
   /** Synchronous: the socket joins the calling thread's current namespace. */
   static open(opts: { timeoutMs?: number } = {}): RtnlSocket {
@@ -35,11 +44,18 @@ export class RtnlSocket {
    */
   async request(req: RtnlRequest): Promise<Buffer[]> {
     if (this.closed) throw new Error('netlink socket is closed');
-    const [msgs] = await this.socket.request(req.type, req.data, {
-      flags: req.flags,
-      timeout: this.timeoutMs,
+    let rejectOnError: (e: unknown) => void = () => {};
+    const failed = new Promise<never>((_, reject) => {
+      rejectOnError = reject;
     });
-    return msgs.map((m) => m.data);
+    this.inFlight.add(rejectOnError);
+    try {
+      const reply = this.socket.request(req.type, req.data, { flags: req.flags, timeout: this.timeoutMs });
+      const [msgs] = await Promise.race([reply, failed]);
+      return msgs.map((m) => m.data);
+    } finally {
+      this.inFlight.delete(rejectOnError);
+    }
   }
 
   close(): void {
