@@ -6,6 +6,8 @@ import { mkdirSync } from 'node:fs';
 // native binding relative to its own directory) and is required only when a
 // verb first opens a netlink socket — VERSION, errors and the router-down
 // path never load it.
+//
+//   node scripts/bundle.mjs [--outdir DIR]
 import { build } from 'esbuild';
 
 const entries = {
@@ -36,10 +38,14 @@ const lazyExternals = {
   },
 };
 
-mkdirSync('dist/cni', { recursive: true });
+// `--outdir DIR` lets tests build private bundles; keep DIR inside the
+// repository so the lazy require still finds node_modules and build/.
+const at = process.argv.indexOf('--outdir');
+const outdir = at > 0 ? process.argv[at + 1] : 'dist/cni';
+mkdirSync(outdir, { recursive: true });
 await build({
   entryPoints: entries,
-  outdir: 'dist/cni',
+  outdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
   splitting: false,
