@@ -317,6 +317,24 @@ export function describeKernelNetCompliance(name: string, setup: () => Promise<K
       });
     });
 
+    describe('concurrency', () => {
+      it('serves many concurrent calls, listings among them, on one adapter', async () => {
+        await a.createBridge('wbr0', { up: true });
+        await a.addAddress('wbr0', '10.32.0.1/12');
+        const names = Array.from({ length: 12 }, (_, i) => `vethc${i}`);
+        const results = await Promise.all([
+          ...names.map((n) => a.createVeth(n, { name: `p${n}` })),
+          ...names.map(() => a.listLinks()),
+          ...names.map(() => a.listRoutes()),
+          ...names.map(() => a.listAddresses()),
+          a.listFdb(),
+        ]);
+        expect(results).toHaveLength(4 * names.length + 1);
+        const links = (await a.listLinks()).map((l) => l.name);
+        expect(links).toEqual(expect.arrayContaining(names));
+      });
+    });
+
     describe('sysctl and isolation', () => {
       it('reads and writes sysctls of its own namespace only', async () => {
         await a.setSysctl('net.ipv4.ip_forward', 1);

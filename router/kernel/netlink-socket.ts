@@ -19,6 +19,9 @@ export class RtnlSocket {
   private closed = false;
   /** Rejecters of the requests in flight, failed together when the socket reports an error. */
   private readonly inFlight = new Set<(e: unknown) => void>();
+  /** Tail of the request queue, and how many requests are in it (sent or waiting). */
+  private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
 
   private constructor(
     private readonly socket: NetlinkSocket,
@@ -42,7 +45,21 @@ export class RtnlSocket {
    * (a dump's parts, or the one object a GET returns), [] for a bare ACK. A
    * kernel error rejects with "Request rejected: E…" (see kernel-errors.ts).
    */
-  async request(req: RtnlRequest): Promise<Buffer[]> {
+  request(req: RtnlRequest): Promise<Buffer[]> {
+    // One request at a time per socket: the kernel runs one dump per socket
+    // (a second is EBUSY), and the package's reassembly of a multipart dump
+    // breaks if another reply arrives in the middle. An idle socket sends at
+    // once; otherwise the request waits for the previous one.
+    const idle = this.queued === 0;
+    this.queued++;
+    const run = (idle ? this.send(req) : this.queue.then(() => this.send(req))).finally(() => {
+      this.queued--;
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async send(req: RtnlRequest): Promise<Buffer[]> {
     if (this.closed) throw new Error('netlink socket is closed');
     let rejectOnError: (e: unknown) => void = () => {};
     const failed = new Promise<never>((_, reject) => {
