@@ -152,28 +152,12 @@ describe('VXLAN between two hosts with hand-programmed forwarding entries', () =
     await h2.kernel.deleteFdb({ link: 'vxlan-6784', mac: ZERO_MAC, where: 'self', dst: lab.host(1).ip });
     await h1.kernel.addFdb({ link: 'vxlan-6784', mac: c2.mac, where: 'self', dst: lab.host(2).ip });
     await h2.kernel.addFdb({ link: 'vxlan-6784', mac: c1.mac, where: 'self', dst: lab.host(1).ip });
-    await lab.ipIn(c1.name, [
-      'neigh',
-      'replace',
-      '10.32.0.2',
-      'lladdr',
-      c2.mac,
-      'dev',
-      'eth0',
-      'nud',
-      'permanent',
-    ]);
-    await lab.ipIn(c2.name, [
-      'neigh',
-      'replace',
-      '10.32.0.1',
-      'lladdr',
-      c1.mac,
-      'dev',
-      'eth0',
-      'nud',
-      'permanent',
-    ]);
+    await c1.kernel.setNeighbor({ link: 'eth0', ip: '10.32.0.2', mac: c2.mac });
+    await c2.kernel.setNeighbor({ link: 'eth0', ip: '10.32.0.1', mac: c1.mac });
+    expect((await c1.kernel.listNeighbors('eth0')).find((n) => n.ip === '10.32.0.2')).toMatchObject({
+      mac: c2.mac,
+      state: 'permanent',
+    });
     expect(await pings(lab, c1, '10.32.0.2')).toBe(true);
     // Point c2's MAC at a host that is not there: traffic stops.
     await h1.kernel.addFdb({ link: 'vxlan-6784', mac: c2.mac, where: 'self', dst: '198.18.0.77' });

@@ -10,6 +10,7 @@
  *   - addresses add their prefix route while the link is up, and routes
  *     through a link vanish when it goes down or is deleted;
  *   - routes need an up device (ENETDOWN) and a reachable gateway (ENETUNREACH);
+ *   - static neighbour (ARP) entries, replaced per (link, ip);
  *   - VXLAN self FDB entries (replace / create / append, permanent only) and
  *     bridge master entries on ports;
  *   - sysctls as a map (keys of missing interfaces are ENOENT).
@@ -35,6 +36,8 @@ import {
   type LinkChange,
   type LinkRef,
   MAIN_TABLE,
+  type NeighborEntry,
+  type NeighborInfo,
   type NetnsRef,
   type RouteInfo,
   type RouteSpec,
@@ -61,6 +64,7 @@ interface FakeNamespace {
   addresses: AddressInfo[];
   routes: RouteInfo[];
   fdb: FdbInfo[];
+  neighbors: NeighborInfo[];
   sysctls: Map<string, string>;
   /** "index cidr" of addresses whose prefix route the kernel maintains (not added with noPrefixRoute). */
   prefixRoutes: Set<string>;
@@ -98,6 +102,7 @@ export class FakeKernelWorld {
       addresses: [{ index: 1, cidr: '127.0.0.1/8', label: 'lo' }],
       routes: [],
       fdb: [],
+      neighbors: [],
       sysctls: new Map(Object.entries(DEFAULT_SYSCTLS)),
       prefixRoutes: new Set(),
     };
@@ -364,6 +369,7 @@ class FakeKernelNet implements KernelNet {
     for (const k of [...this.ns.prefixRoutes]) if (k.startsWith(`${index} `)) this.ns.prefixRoutes.delete(k);
     this.ns.routes = this.ns.routes.filter((r) => r.devIndex !== index);
     this.ns.fdb = this.ns.fdb.filter((e) => e.linkIndex !== index && e.masterIndex !== index);
+    this.ns.neighbors = this.ns.neighbors.filter((n) => n.linkIndex !== index);
     for (const other of this.ns.links.values()) {
       if (other.masterIndex === index) {
         delete other.masterIndex;
@@ -594,6 +600,48 @@ class FakeKernelNet implements KernelNet {
       throw kernelErrno('delete fdb', 'ENOENT', { mac: entry.mac });
     }
     this.ns.fdb.splice(i, 1);
+    return true;
+  }
+
+  // ── neighbours ───────────────────────────────────────────────────────────
+
+  async listNeighbors(link?: LinkRef): Promise<NeighborInfo[]> {
+    this.op('listNeighbors', link);
+    const index = link === undefined ? undefined : this.must(link, 'list neighbours').index;
+    return this.ns.neighbors
+      .filter((n) => index === undefined || n.linkIndex === index)
+      .map((n) => ({ ...n }));
+  }
+
+  async setNeighbor(entry: NeighborEntry): Promise<void> {
+    this.op('setNeighbor', entry);
+    const l = this.must(entry.link, 'set neighbour');
+    if (!isMac(entry.mac)) throw kernelErrno('set neighbour', 'EINVAL', { mac: entry.mac });
+    const ip = formatIp(mustParseIp(entry.ip));
+    const info: NeighborInfo = {
+      linkIndex: l.index,
+      ip,
+      mac: normalizeMac(entry.mac),
+      state: entry.state ?? 'permanent',
+    };
+    const i = this.ns.neighbors.findIndex((n) => n.linkIndex === l.index && n.ip === ip);
+    if (i < 0) this.ns.neighbors.push(info);
+    else this.ns.neighbors[i] = info;
+  }
+
+  async deleteNeighbor(
+    entry: Pick<NeighborEntry, 'link' | 'ip'>,
+    opts: { missingOk?: boolean } = {},
+  ): Promise<boolean> {
+    this.op('deleteNeighbor', entry, opts);
+    const l = this.must(entry.link, 'delete neighbour');
+    const ip = formatIp(mustParseIp(entry.ip));
+    const i = this.ns.neighbors.findIndex((n) => n.linkIndex === l.index && n.ip === ip);
+    if (i < 0) {
+      if (opts.missingOk) return false;
+      throw kernelErrno('delete neighbour', 'ENOENT', { ...entry });
+    }
+    this.ns.neighbors.splice(i, 1);
     return true;
   }
 

@@ -317,6 +317,23 @@ export function describeKernelNetCompliance(name: string, setup: () => Promise<K
       });
     });
 
+    describe('neighbours', () => {
+      it('sets, replaces, lists and deletes a permanent ARP entry', async () => {
+        const br = await a.createBridge('wbr0', { up: true });
+        await a.addAddress('wbr0', '10.32.0.1/12');
+        await a.setNeighbor({ link: 'wbr0', ip: '10.32.0.9', mac: '02:00:00:00:00:09' });
+        await a.setNeighbor({ link: 'wbr0', ip: '10.32.0.9', mac: '02:00:00:00:00:0A' });
+        const mine = (await a.listNeighbors('wbr0')).filter((n) => n.ip === '10.32.0.9');
+        expect(mine).toEqual([
+          { linkIndex: br.index, ip: '10.32.0.9', mac: '02:00:00:00:00:0a', state: 'permanent' },
+        ]);
+        expect(await a.deleteNeighbor({ link: 'wbr0', ip: '10.32.0.9' })).toBe(true);
+        expect((await a.listNeighbors('wbr0')).some((n) => n.ip === '10.32.0.9')).toBe(false);
+        expect(isNotFound(await failure(a.deleteNeighbor({ link: 'wbr0', ip: '10.32.0.9' })))).toBe(true);
+        expect(await a.deleteNeighbor({ link: 'wbr0', ip: '10.32.0.9' }, { missingOk: true })).toBe(false);
+      });
+    });
+
     describe('concurrency', () => {
       it('serves many concurrent calls, listings among them, on one adapter', async () => {
         await a.createBridge('wbr0', { up: true });

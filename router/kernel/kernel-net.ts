@@ -2,7 +2,7 @@
  * The kernel networking adapter every weft component programs the kernel
  * through: links (bridge, veth, VXLAN), addresses, routes, bridge/VXLAN
  * forwarding entries (FDB) and sysctls, all within ONE network namespace (the
- * one the adapter was opened in).
+ * one the adapter was opened in), plus IPv4 neighbour (ARP) entries.
  *
  * Two implementations pass the same compliance suite
  * (`kernel-net.compliance.ts`):
@@ -251,6 +251,41 @@ export interface KernelFdb {
   deleteFdb(entry: FdbEntry, opts?: { missingOk?: boolean }): Promise<boolean>;
 }
 
+export type NeighborState =
+  | 'permanent'
+  | 'noarp'
+  | 'reachable'
+  | 'stale'
+  | 'delay'
+  | 'probe'
+  | 'failed'
+  | 'incomplete'
+  | 'none';
+
+/** An IPv4 neighbour (ARP) entry: which MAC an address on a link has. */
+export interface NeighborEntry {
+  link: LinkRef;
+  ip: string;
+  mac: string;
+  /** Default 'permanent' (never expires, never re-resolved). */
+  state?: 'permanent' | 'noarp' | 'reachable';
+}
+
+export interface NeighborInfo {
+  linkIndex: number;
+  ip: string;
+  /** Absent while unresolved (incomplete/failed). */
+  mac?: string;
+  state: NeighborState;
+}
+
+export interface KernelNeighbors {
+  listNeighbors(link?: LinkRef): Promise<NeighborInfo[]>;
+  /** Create or replace the entry for `ip` on `link`. */
+  setNeighbor(entry: NeighborEntry): Promise<void>;
+  deleteNeighbor(entry: Pick<NeighborEntry, 'link' | 'ip'>, opts?: { missingOk?: boolean }): Promise<boolean>;
+}
+
 /**
  * /proc/sys within the adapter's namespace. Keys are slash paths below
  * /proc/sys ("net/ipv4/conf/weft/forwarding") or dotted names
@@ -262,7 +297,13 @@ export interface KernelSysctl {
   setSysctl(key: string, value: string | number): Promise<void>;
 }
 
-export interface KernelNet extends KernelLinks, KernelAddresses, KernelRoutes, KernelFdb, KernelSysctl {
+export interface KernelNet
+  extends KernelLinks,
+    KernelAddresses,
+    KernelRoutes,
+    KernelFdb,
+    KernelNeighbors,
+    KernelSysctl {
   /** The namespace this adapter configures (undefined: the caller's namespace at open). */
   readonly netns?: NetnsRef;
   /** Release the socket. The namespace handle, if any, stays the caller's to close. */

@@ -15,6 +15,8 @@ import type {
   Link,
   LinkChange,
   LinkRef,
+  NeighborEntry,
+  NeighborInfo,
   NetnsRef,
   RouteInfo,
   RouteSpec,
@@ -44,6 +46,12 @@ import {
   setBridgePortRequest,
   setLinkRequest,
 } from './rtnl-link.js';
+import {
+  decodeNeighbor,
+  deleteNeighborRequest,
+  dumpNeighborsRequest,
+  setNeighborRequest,
+} from './rtnl-neighbor.js';
 import {
   addRouteRequest,
   decodeRoute,
@@ -269,6 +277,29 @@ class NetlinkKernel implements KernelNet {
       deleteFdbRequest(index, entry),
       opts.missingOk === true && isNotFound,
     );
+  }
+
+  // ── neighbours ───────────────────────────────────────────────────────────
+
+  async listNeighbors(link?: LinkRef): Promise<NeighborInfo[]> {
+    const all = decodeAll(await this.call('list neighbours', {}, dumpNeighborsRequest()), decodeNeighbor);
+    if (link === undefined) return all;
+    const index = await this.index(link, 'list neighbours');
+    return all.filter((n) => n.linkIndex === index);
+  }
+
+  async setNeighbor(entry: NeighborEntry): Promise<void> {
+    const index = await this.index(entry.link, 'set neighbour');
+    await this.call('set neighbour', { ...entry }, setNeighborRequest(index, entry));
+  }
+
+  async deleteNeighbor(
+    entry: Pick<NeighborEntry, 'link' | 'ip'>,
+    opts: { missingOk?: boolean } = {},
+  ): Promise<boolean> {
+    const index = await this.index(entry.link, 'delete neighbour');
+    const req = deleteNeighborRequest(index, entry.ip);
+    return this.tolerant('delete neighbour', { ...entry }, req, opts.missingOk === true && isNotFound);
   }
 
   // ── sysctl ───────────────────────────────────────────────────────────────

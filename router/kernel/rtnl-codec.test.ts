@@ -18,6 +18,7 @@ import {
   setBridgePortRequest,
   setLinkRequest,
 } from './rtnl-link.js';
+import { decodeNeighbor, setNeighborRequest } from './rtnl-neighbor.js';
 import { addRouteRequest, decodeRoute, deleteRouteRequest } from './rtnl-route.js';
 import { decodeIfInfoMsg, encodeIfInfoMsg, encodeNdMsg, encodeRtMsg, IFINFOMSG_LEN } from './rtnl-structs.js';
 
@@ -113,6 +114,25 @@ describe('requests (golden bytes)', () => {
     const del = deleteFdbRequest(4, { link: 4, mac: '02:00:00:00:00:42', where: 'master' });
     expect(del.type).toBe(C.RTM_DELNEIGH);
     expect(del.data.subarray(12)).toEqual(add.data.subarray(12));
+  });
+
+  it('neighbour set: AF_INET ndmsg, permanent, create-or-replace', () => {
+    const r = setNeighborRequest(2, { ip: '10.32.0.2', mac: '02:00:00:00:00:02' });
+    expect(r.flags).toBe(C.NLM_F_CREATE | C.NLM_F_REPLACE);
+    expect(hex(r.data)).toBe(
+      [
+        '02000000',
+        '02000000',
+        '8000',
+        '00',
+        '00',
+        '08000100',
+        '0a200002',
+        '0a000200',
+        '020000000002',
+        '0000',
+      ].join(''),
+    );
   });
 
   it('veth: the peer is an ifinfomsg with its name and namespace fd inside VETH_INFO_PEER', () => {
@@ -257,11 +277,19 @@ describe('decoders', () => {
     });
   });
 
+  it('decode an unresolved neighbour without a MAC', () => {
+    const payload = Buffer.concat([
+      encodeNdMsg({ family: C.AF_INET, ifindex: 2, state: C.NUD_INCOMPLETE, flags: 0, type: 1 }),
+      encodeAttrs([{ type: C.NDA_DST, value: Buffer.from([10, 32, 0, 7]) }]),
+    ]);
+    expect(decodeNeighbor(payload)).toEqual({ linkIndex: 2, ip: '10.32.0.7', state: 'incomplete' });
+  });
+
   it('never throw on arbitrary payloads', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
         const b = Buffer.from(bytes);
-        for (const decode of [decodeLink, decodeAddress, decodeRoute, decodeFdb]) decode(b);
+        for (const decode of [decodeLink, decodeAddress, decodeRoute, decodeFdb, decodeNeighbor]) decode(b);
       }),
       { numRuns: 2000 },
     );
