@@ -34,12 +34,16 @@ export class FakeRouter {
     return `127.0.0.1:${this.port}`;
   }
 
-  /** Start listening on an ephemeral port, synchronously creating the socket. */
-  listen(): Promise<void> {
+  /**
+   * Start listening (on `port`, default an ephemeral one), creating the socket
+   * synchronously. Listening again after close() keeps the allocations: a
+   * router that went down and came back.
+   */
+  listen(port = 0): Promise<void> {
     const server = createServer((req, res) => this.handle(req, res));
     this.server = server;
     const ready = new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    server.listen(0);
+    server.listen(port);
     return ready;
   }
 
