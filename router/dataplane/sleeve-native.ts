@@ -32,6 +32,8 @@ export interface SleeveEngineOptions {
   offload?: number;
   rcvbuf?: number;
   sndbuf?: number;
+  /** Do not use UDP GSO/GRO even when the kernel has them (measurements). */
+  noGso?: boolean;
 }
 
 /** A direct sleeve path to a neighbour. */
@@ -43,7 +45,7 @@ export interface SleevePeerConfig {
   sendKeyId?: number;
   recvKey?: Uint8Array;
   recvKeyId?: number;
-  /** Largest datagram to send (65507 when the underlay passes fragments). */
+  /** Largest datagram to send to it (path MTU − 28; default 1472); larger packets travel as fragments. */
   maxDatagram?: number;
 }
 
@@ -68,12 +70,47 @@ export interface SleevePeerStats {
   heartbeatsRx: number;
   txOversize: number;
   txErrors: number;
+  txFragments: number;
+  rxFragments: number;
+  reassembled: number;
+  reassemblyDropped: number;
+  maxDatagram: number;
   /** Receive-path rejections by reason ("auth-failed", "replayed", ...). */
   drops: Record<string, number>;
 }
 
+export interface SleeveGlobalStats {
+  tapRxFrames: number;
+  tapRxBytes: number;
+  tapTxFrames: number;
+  tapTxBytes: number;
+  tapTxErrors: number;
+  /** TSO super-frames read from the TAP. */
+  gsoFrames: number;
+  noRoute: number;
+  floodFrames: number;
+  broadcastFrames: number;
+  loops: number;
+  ttlExpired: number;
+  badFrames: number;
+  macTableFull: number;
+  eventsDropped: number;
+  rxDatagrams: number;
+  txDatagrams: number;
+  rxBatches: number;
+  txBatches: number;
+  fastdpHeartbeatsRx: number;
+  rxGroBuffers: number;
+  txGsoTrains: number;
+  /** UDP GSO / GRO in use. */
+  gso: boolean;
+  gro: boolean;
+  /** Receive-path rejections before a sender was known, by reason. */
+  drops: Record<string, number>;
+}
+
 export interface SleeveStats {
-  global: Record<string, number> & { drops: Record<string, number> };
+  global: SleeveGlobalStats;
   peers: SleevePeerStats[];
 }
 

@@ -238,6 +238,7 @@ static napi_value js_new(napi_env env, napi_callback_info info) {
   cfg.port = (uint16_t)port;
   cfg.offload = offload;
   cfg.vnet_hdr = prop_bool(env, argv[0], "vnetHdr", 1);
+  cfg.no_gso = prop_bool(env, argv[0], "noGso", 0);
   cfg.rcvbuf = (int)rcvbuf;
   cfg.sndbuf = (int)sndbuf;
 
@@ -584,7 +585,14 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   G(tx_datagrams, "txDatagrams");
   G(rx_batches, "rxBatches");
   G(tx_batches, "txBatches");
+  napi_value gb;
+  napi_get_boolean(env, atomic_load(&e->gso), &gb);
+  napi_set_named_property(env, g, "gso", gb);
+  napi_get_boolean(env, e->gro, &gb);
+  napi_set_named_property(env, g, "gro", gb);
   G(fastdp_hb_rx, "fastdpHeartbeatsRx");
+  G(rx_gro_buffers, "rxGroBuffers");
+  G(tx_gso_trains, "txGsoTrains");
 #undef G
   set_drops(env, g, s->drops);
   napi_set_named_property(env, out, "global", g);
@@ -611,6 +619,11 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
     set_u64(env, o, "heartbeatsRx", L(p->st.heartbeats_rx));
     set_u64(env, o, "txOversize", L(p->st.tx_oversize));
     set_u64(env, o, "txErrors", L(p->st.tx_errors));
+    set_u64(env, o, "txFragments", L(p->st.tx_fragments));
+    set_u64(env, o, "rxFragments", L(p->st.rx_fragments));
+    set_u64(env, o, "reassembled", L(p->st.reassembled));
+    set_u64(env, o, "reassemblyDropped", L(p->st.reassembly_dropped));
+    set_u64(env, o, "maxDatagram", p->max_dgram);
     set_drops(env, o, p->st.drops);
     napi_set_element(env, peers, n++, o);
   }

@@ -9,6 +9,7 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,13 @@
 
 #include "envelope.h"
 #include "weft_tun.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 #define RELAXED memory_order_relaxed
 #define INC(x) atomic_fetch_add_explicit(&(x), 1, RELAXED)
@@ -133,7 +141,7 @@ int eng_peer_slot(engine *e, const uint8_t name[6], int create) {
     p->used = 1;
     memcpy(p->name, name, 6);
     p->next_hop = -1;
-    p->max_dgram = SLV_MAX_DGRAM;
+    p->max_dgram = ENG_DEFAULT_DGRAM;
     name_insert(e, s);
     return s;
   }
@@ -152,7 +160,7 @@ int eng_create(engine **out, const eng_config *cfg, void (*notify)(void *), void
   engine *e = calloc(1, sizeof *e);
   int err = 0;
   if (!e) return -ENOMEM;
-  e->tap_fd = e->udp_fd = e->hb_fd = e->wake_tx = e->wake_rx = -1;
+  e->tap_fd = e->udp_fd = e->hb_fd = e->probe_fd = e->wake_tx = e->wake_rx = -1;
   e->notify = notify;
   e->notify_arg = notify_arg;
   e->mac_max_age = 600;
@@ -205,6 +213,24 @@ int eng_create(engine **out, const eng_config *cfg, void (*notify)(void *), void
     err = -errno;
     goto fail;
   }
+  if (!cfg->no_gso) {
+    /* GRO: the kernel hands us a train of datagrams from one sender in one
+     * receive; GSO: we hand it a train in one send. The underlay then moves
+     * one 64 KB buffer instead of ~45 packets (measured 3.7 -> 58 Gbit/s for
+     * plain UDP through a veth/bridge underlay). */
+    int gso_size = 1400, zero = 0;
+    e->gso = setsockopt(e->udp_fd, SOL_UDP, UDP_SEGMENT, &gso_size, sizeof gso_size) == 0;
+    if (e->gso) setsockopt(e->udp_fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero);
+    e->gro = setsockopt(e->udp_fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  }
+  /* PMTU probes leave with DF set and bypass the PMTU cache. */
+  e->probe_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (e->probe_fd >= 0) {
+    int probe = IP_PMTUDISC_PROBE;
+    setsockopt(e->probe_fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe);
+    struct sockaddr_in pa = {.sin_family = AF_INET, .sin_addr.s_addr = cfg->bind_ip};
+    bind(e->probe_fd, (struct sockaddr *)&pa, sizeof pa);
+  }
   e->wake_tx = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   e->wake_rx = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (e->wake_tx < 0 || e->wake_rx < 0) {
@@ -250,7 +276,7 @@ void eng_destroy(engine *e) {
     pthread_join(e->tx_thread, NULL);
     pthread_join(e->rx_thread, NULL);
   }
-  int fds[] = {e->tap_fd, e->udp_fd, e->hb_fd, e->wake_tx, e->wake_rx};
+  int fds[] = {e->tap_fd, e->udp_fd, e->hb_fd, e->probe_fd, e->wake_tx, e->wake_rx};
   for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
     if (fds[i] >= 0) close(fds[i]);
   if (e->peers) {
@@ -282,7 +308,9 @@ int eng_set_peer(engine *e, const uint8_t name[6], uint32_t ip, uint16_t port, i
   p->addr.sin_family = AF_INET;
   p->addr.sin_addr.s_addr = ip;
   p->addr.sin_port = htons(port);
-  p->max_dgram = max_dgram ? max_dgram : SLV_MAX_DGRAM;
+  p->max_dgram = max_dgram ? max_dgram : ENG_DEFAULT_DGRAM;
+  if (p->max_dgram < ENG_MIN_DGRAM) p->max_dgram = ENG_MIN_DGRAM;
+  if (p->max_dgram > SLV_MAX_DGRAM) p->max_dgram = SLV_MAX_DGRAM;
   if (encrypted) {
     /* A new session: counters restart at 0 under the new key, and the
      * previous receive key stays usable for packets still in flight. */
@@ -474,7 +502,8 @@ int eng_send_heartbeat(engine *e, const uint8_t peer[6], uint8_t type, uint64_t 
     pthread_mutex_unlock(&e->js_lock);
     struct sockaddr_in to = p->addr;
     pthread_rwlock_unlock(&e->cfg);
-    ssize_t w = sendto(e->udp_fd, buf, len, 0, (struct sockaddr *)&to, sizeof to);
+    int fd = type == SLV_PMTU_PROBE && e->probe_fd >= 0 ? e->probe_fd : e->udp_fd;
+    ssize_t w = sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof to);
     free(buf);
     return w < 0 ? -errno : 0;
   }
@@ -527,15 +556,27 @@ int eng_attach_fastdp_hb(engine *e, const char *ifname) {
 /* ---------- data path: shared ---------- */
 
 #define POOL (ENG_BATCH + ENG_MAX_BHOPS)
+#define MAXMSG 1024
+#define MAXIOV 8192
+#define MAXFH 4096
+/* Worst case for one packet to one hop: 65507 / (576 - 28) pieces. */
+#define FRAGS_MAX ((SLV_MAX_DGRAM + ENG_MIN_DGRAM - FRAG_HDR - 1) / (ENG_MIN_DGRAM - FRAG_HDR))
 
 typedef struct {
   uint8_t *buf[POOL];
-  int nbuf; /* buffers handed out in this batch */
-  struct mmsghdr msg[POOL + ENG_BATCH];
-  struct iovec iov[POOL + ENG_BATCH];
-  struct sockaddr_in to[POOL + ENG_BATCH];
-  int16_t peer[POOL + ENG_BATCH];
-  int nmsg;
+  int nbuf; /* buffers handed out since the last recycle (not reset by flush) */
+  struct mmsghdr msg[MAXMSG];
+  struct sockaddr_in to[MAXMSG];
+  int16_t peer[MAXMSG];
+  uint16_t ndgram[MAXMSG]; /* datagrams in the message (a GSO train carries many) */
+  uint16_t seg[MAXMSG];    /* GSO segment size, 0 for a single datagram */
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } ctl[MAXMSG];
+  struct iovec iov[MAXIOV];
+  uint8_t fh[MAXFH][FRAG_HDR];
+  int nmsg, niov, nfh;
   aead_ctx *aead;
 } out_batch;
 
@@ -553,9 +594,71 @@ static void batch_free(out_batch *b) {
   aead_free(b->aead);
 }
 
+static void flush(engine *e, out_batch *b);
+
+static struct mmsghdr *new_msg(out_batch *b, int hop, const struct sockaddr_in *to, int niov) {
+  int m = b->nmsg++;
+  struct mmsghdr *mh = &b->msg[m];
+  memset(mh, 0, sizeof *mh);
+  b->to[m] = *to;
+  b->peer[m] = (int16_t)hop;
+  b->ndgram[m] = 1;
+  b->seg[m] = 0;
+  mh->msg_hdr.msg_iov = &b->iov[b->niov];
+  mh->msg_hdr.msg_iovlen = (size_t)niov;
+  mh->msg_hdr.msg_name = &b->to[m];
+  mh->msg_hdr.msg_namelen = sizeof b->to[m];
+  return mh;
+}
+
+/* Queue a sealed packet of `total` bytes as fragments: GSO trains when the host has them. */
+static void queue_fragments(engine *e, out_batch *b, eng_peer *p, int hop, uint8_t *pkt, size_t total) {
+  size_t dgram = p->max_dgram, piece = dgram - FRAG_HDR;
+  int nfrag = (int)((total + piece - 1) / piece);
+  int per_train = atomic_load_explicit(&e->gso, RELAXED) ? (int)(SLV_MAX_DGRAM / dgram) : 1;
+  if (per_train > 64) per_train = 64; /* the kernel's UDP_MAX_SEGMENTS is 64 on older kernels */
+  uint32_t id = atomic_fetch_add_explicit(&p->frag_id, 1, RELAXED);
+  ADD(p->st.tx_fragments, nfrag);
+  for (int f = 0; f < nfrag;) {
+    int k = nfrag - f < per_train ? nfrag - f : per_train;
+    if (b->nmsg + 1 > MAXMSG || b->niov + 2 * k > MAXIOV || b->nfh + k > MAXFH) flush(e, b);
+    struct mmsghdr *mh = new_msg(b, hop, &p->addr, 2 * k);
+    int m = b->nmsg - 1;
+    for (int j = 0; j < k; j++, f++) {
+      size_t off = (size_t)f * piece;
+      size_t n = total - off < piece ? total - off : piece;
+      uint8_t *h = b->fh[b->nfh++];
+      h[0] = SLV_VERSION;
+      h[1] = SLV_FRAGMENT;
+      h[2] = h[3] = 0;
+      memcpy(h + FRAG_OFF_SENDER, e->peers[ENG_SELF].name, 6);
+      memcpy(h + FRAG_OFF_RECEIVER, p->name, 6);
+      wr_be32(h + FRAG_OFF_ID, id);
+      wr_be32(h + FRAG_OFF_OFFSET, (uint32_t)off);
+      wr_be32(h + FRAG_OFF_TOTAL, (uint32_t)total);
+      b->iov[b->niov++] = (struct iovec){h, FRAG_HDR};
+      b->iov[b->niov++] = (struct iovec){pkt + off, n};
+    }
+    b->ndgram[m] = (uint16_t)k;
+    if (k > 1) {
+      b->seg[m] = (uint16_t)dgram;
+      mh->msg_hdr.msg_control = b->ctl[m].buf;
+      mh->msg_hdr.msg_controllen = sizeof b->ctl[m].buf;
+      struct cmsghdr *c = CMSG_FIRSTHDR(&mh->msg_hdr);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t seg = (uint16_t)dgram;
+      memcpy(CMSG_DATA(c), &seg, sizeof seg);
+      INC(e->st.tx_gso_trains);
+    }
+  }
+}
+
 /*
- * Seal the body at pkt + 28 (blen bytes) for hop and queue it. Returns 1 when
- * queued, 0 when dropped. Caller holds the config read lock.
+ * Seal the body at pkt + 28 (blen bytes) for hop and queue it (fragmented if
+ * larger than the hop's datagram size). Returns 1 when queued, 0 when
+ * dropped. Caller holds the config read lock.
  */
 static int emit(engine *e, out_batch *b, uint8_t *pkt, size_t blen, int hop) {
   eng_peer *p = &e->peers[hop];
@@ -564,57 +667,76 @@ static int emit(engine *e, out_batch *b, uint8_t *pkt, size_t blen, int hop) {
     return 0;
   }
   size_t total = SLV_HDR + blen + (p->encrypted ? SLV_TAG : 0);
-  if (total > p->max_dgram) {
+  if (total > SLV_MAX_DGRAM) {
     INC(p->st.tx_oversize);
     return 0;
   }
   uint64_t ctr = atomic_fetch_add_explicit(&p->send_ctr, 1, RELAXED);
   slv_build(b->aead, p->encrypted ? p->send_key : NULL, p->send_key_id, SLV_FRAMES, ctr, e->peers[ENG_SELF].name,
             p->name, pkt, blen);
-  int m = b->nmsg++;
-  b->iov[m].iov_base = pkt;
-  b->iov[m].iov_len = total;
-  b->to[m] = p->addr;
-  b->peer[m] = (int16_t)hop;
-  memset(&b->msg[m], 0, sizeof b->msg[m]);
-  b->msg[m].msg_hdr.msg_iov = &b->iov[m];
-  b->msg[m].msg_hdr.msg_iovlen = 1;
-  b->msg[m].msg_hdr.msg_name = &b->to[m];
-  b->msg[m].msg_hdr.msg_namelen = sizeof b->to[m];
+  if (total > p->max_dgram) {
+    queue_fragments(e, b, p, hop, pkt, total);
+    return 1;
+  }
+  if (b->nmsg + 1 > MAXMSG || b->niov + 1 > MAXIOV) flush(e, b);
+  new_msg(b, hop, &p->addr, 1);
+  b->iov[b->niov++] = (struct iovec){pkt, total};
   return 1;
 }
 
-/* Send the queued datagrams. Called without the config lock (sendmmsg may block). */
+/* The kernel refused a GSO train (e.g. no checksum offload on the route): send its datagrams one by one. */
+static int send_singly(engine *e, struct mmsghdr *mh) {
+  int sent = 0;
+  for (size_t i = 0; i + 1 < mh->msg_hdr.msg_iovlen; i += 2) {
+    struct msghdr one = mh->msg_hdr;
+    one.msg_iov = &mh->msg_hdr.msg_iov[i];
+    one.msg_iovlen = 2;
+    one.msg_control = NULL;
+    one.msg_controllen = 0;
+    if (sendmsg(e->udp_fd, &one, 0) >= 0) sent++;
+  }
+  return sent;
+}
+
+/* Send the queued messages. Buffers stay valid: only the message lists are reset. */
 static void flush(engine *e, out_batch *b) {
   int off = 0;
   while (off < b->nmsg) {
     int n = sendmmsg(e->udp_fd, b->msg + off, (unsigned)(b->nmsg - off), 0);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      /* One bad destination must not stall the rest: skip it. */
-      INC(e->peers[b->peer[off]].st.tx_errors);
-      ev_error(e, errno, 1);
+      int err = errno;
+      if (err == EINTR) continue;
+      eng_peer *p = &e->peers[b->peer[off]];
+      if (b->seg[off] && (err == EIO || err == EINVAL || err == ENOPROTOOPT)) {
+        atomic_store(&e->gso, 0);
+        int sent = send_singly(e, &b->msg[off]);
+        ADD(p->st.tx_packets, sent);
+        ADD(e->st.tx_datagrams, sent);
+      } else {
+        /* One bad destination must not stall the rest: skip it. */
+        INC(p->st.tx_errors);
+        ev_error(e, err, 1);
+      }
       off++;
       continue;
     }
     for (int i = off; i < off + n; i++) {
       eng_peer *p = &e->peers[b->peer[i]];
-      INC(p->st.tx_packets);
-      ADD(p->st.tx_bytes, b->iov[i].iov_len);
+      ADD(p->st.tx_packets, b->ndgram[i]);
+      ADD(p->st.tx_bytes, b->msg[i].msg_len);
+      ADD(e->st.tx_datagrams, b->ndgram[i]);
     }
-    ADD(e->st.tx_datagrams, n);
     off += n;
   }
   INC(e->st.tx_batches);
-  b->nmsg = 0;
-  b->nbuf = 0;
+  b->nmsg = b->niov = b->nfh = 0;
 }
 
 /* ---------- transmit thread: TAP → UDP ---------- */
 
 /*
  * One frame just read into b->buf[b->nbuf] (body at +28, frame at +52).
- * Decide where it goes; queue one datagram per hop. Returns buffers used.
+ * Decide where it goes; queue one packet per hop. Returns buffers used.
  */
 static int tx_frame(engine *e, out_batch *b, size_t flen) {
   uint8_t *pkt = b->buf[b->nbuf];
@@ -650,7 +772,7 @@ static int tx_frame(engine *e, out_batch *b, size_t flen) {
   }
   memcpy(body + FRM_OFF_DST, BCAST, 6);
   eng_peer *self = &e->peers[ENG_SELF];
-  int used = 0, queued = 0;
+  int used = 1, queued = 0;
   if (self->nbhops == 0) return 0;
   /* Copies first (sealing is in place), the original goes to the first hop last. */
   for (int i = 1; i < self->nbhops; i++) {
@@ -660,7 +782,6 @@ static int tx_frame(engine *e, out_batch *b, size_t flen) {
     used = i + 1;
   }
   queued += emit(e, b, pkt, blen, self->bhops[0]);
-  if (used == 0) used = 1;
   return queued ? used : 0;
 }
 
@@ -673,6 +794,7 @@ static void *tx_main(void *arg) {
   }
   struct pollfd pf[2] = {{.fd = e->tap_fd, .events = POLLIN}, {.fd = e->wake_tx, .events = POLLIN}};
   const size_t hdr_at = SLV_HDR + (e->vnet ? FRM_OFF_TAPHDR : FRM_HDR);
+  const size_t vlen = e->vnet ? TAP_VNET_LEN : 0;
   while (!atomic_load(&e->stop)) {
     if (poll(pf, 2, 1000) < 0 && errno != EINTR) {
       ev_error(e, errno, 3);
@@ -684,7 +806,6 @@ static void *tx_main(void *arg) {
       (void)!read(e->wake_tx, &v, 8);
     }
     if (!(pf[0].revents & POLLIN)) continue;
-    int reads = 0;
     pthread_rwlock_rdlock(&e->cfg);
     while (b->nmsg < ENG_BATCH && b->nbuf + ENG_MAX_BHOPS <= POOL) {
       uint8_t *pkt = b->buf[b->nbuf];
@@ -693,17 +814,15 @@ static void *tx_main(void *arg) {
         if (errno != EAGAIN && errno != EINTR) ev_error(e, errno, 4);
         break;
       }
-      reads++;
-      if ((size_t)r < (e->vnet ? TAP_VNET_LEN : 0)) continue;
-      size_t flen = (size_t)r - (e->vnet ? TAP_VNET_LEN : 0);
+      if ((size_t)r < vlen) continue;
+      size_t flen = (size_t)r - vlen;
       INC(e->st.tap_rx_frames);
       ADD(e->st.tap_rx_bytes, flen);
       b->nbuf += tx_frame(e, b, flen);
     }
     pthread_rwlock_unlock(&e->cfg);
     if (b->nmsg) flush(e, b);
-    else b->nbuf = 0;
-    (void)reads;
+    b->nbuf = 0;
   }
   batch_free(b);
   free(b);
@@ -713,10 +832,22 @@ static void *tx_main(void *arg) {
 /* ---------- receive thread: UDP → TAP / relay ---------- */
 
 typedef struct {
+  uint8_t name[6];
+  uint8_t active;
+  uint32_t id, total, got;
+  uint8_t *buf;
+} reassembly;
+
+typedef struct {
   uint8_t *buf[ENG_BATCH];
   struct mmsghdr msg[ENG_BATCH];
   struct iovec iov[ENG_BATCH];
   struct sockaddr_in from[ENG_BATCH];
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl[ENG_BATCH];
+  reassembly *reasm[ENG_MAX_PEERS]; /* per sending neighbour, allocated on first fragment */
   out_batch relay;
   aead_ctx *aead;
 } rx_ctx;
@@ -743,7 +874,23 @@ static void deliver(engine *e, uint8_t *body, size_t flen) {
   ADD(e->st.tap_tx_bytes, flen);
 }
 
-static void rx_frame(engine *e, rx_ctx *r, int from, uint8_t *pkt, size_t blen) {
+/* A relay buffer holding a copy of body (blen bytes) at +28, or NULL when the pool is spent. */
+static uint8_t *relay_copy(engine *e, rx_ctx *r, const uint8_t *body, size_t blen) {
+  if (r->relay.nbuf >= POOL) {
+    flush(e, &r->relay);
+    r->relay.nbuf = 0; /* everything queued is sent: buffers are free again */
+  }
+  uint8_t *copy = r->relay.buf[r->relay.nbuf++];
+  memcpy(copy + SLV_HDR, body, blen);
+  return copy;
+}
+
+/*
+ * A FRAMES packet, opened. `owned`: pkt lives in a receive buffer that stays
+ * valid until the relay batch is flushed (so it can be re-sealed in place);
+ * otherwise (a reassembly buffer) relays take a copy.
+ */
+static void rx_frame(engine *e, rx_ctx *r, int from, uint8_t *pkt, size_t blen, size_t room, int owned) {
   uint8_t *body = pkt + SLV_HDR;
   if (blen < FRM_HDR + ETH_HLEN || (body[FRM_OFF_FLAGS] & ~FRM_KNOWN_FLAGS)) {
     INC(e->st.bad_frame);
@@ -792,13 +939,7 @@ static void rx_frame(engine *e, rx_ctx *r, int from, uint8_t *pkt, size_t blen) 
       for (int i = 0; i < op->nbhops; i++) {
         int hop = op->bhops[i];
         if (hop == from) continue; /* never straight back */
-        if (r->relay.nbuf >= POOL) flush(e, &r->relay);
-        uint8_t *copy = r->relay.buf[r->relay.nbuf];
-        memcpy(copy + SLV_HDR, body, blen);
-        if (emit(e, &r->relay, copy, blen, hop)) {
-          r->relay.nbuf++;
-          INC(e->peers[from].st.relayed);
-        }
+        if (emit(e, &r->relay, relay_copy(e, r, body, blen), blen, hop)) INC(e->peers[from].st.relayed);
       }
     }
     if ((body[FRM_OFF_FLAGS] & FRM_F_FLOOD) && !(eth[0] & 1) && rate_ok(e, mac_key(eth)))
@@ -806,7 +947,7 @@ static void rx_frame(engine *e, rx_ctx *r, int from, uint8_t *pkt, size_t blen) 
     deliver(e, body, flen);
     return;
   }
-  /* Unicast for another peer: relay in place toward it. */
+  /* Unicast for another peer: relay toward it, re-sealed for the next hop. */
   if (body[FRM_OFF_TTL] == 0) {
     INC(e->st.ttl_expired);
     return;
@@ -818,10 +959,13 @@ static void rx_frame(engine *e, rx_ctx *r, int from, uint8_t *pkt, size_t blen) 
     return;
   }
   body[FRM_OFF_TTL]--;
-  if (emit(e, &r->relay, pkt, blen, nh)) INC(e->peers[from].st.relayed);
+  size_t need = SLV_HDR + blen + (e->peers[nh].encrypted ? SLV_TAG : 0);
+  uint8_t *out = owned && need <= room ? pkt : relay_copy(e, r, body, blen);
+  if (emit(e, &r->relay, out, blen, nh)) INC(e->peers[from].st.relayed);
 }
 
-static void rx_one(engine *e, rx_ctx *r, uint8_t *pkt, size_t len) {
+/* One envelope packet (a datagram, or a reassembled one); `room` = bytes usable at pkt. */
+static void rx_one(engine *e, rx_ctx *r, uint8_t *pkt, size_t len, size_t room, int owned) {
   slv_hdr h;
   enum slv_err er = slv_parse(pkt, len, &h);
   if (er != SLV_OK) {
@@ -862,7 +1006,7 @@ static void rx_one(engine *e, rx_ctx *r, uint8_t *pkt, size_t len) {
   ADD(p->st.rx_bytes, len);
   switch (h.type) {
   case SLV_FRAMES:
-    rx_frame(e, r, s, pkt, blen);
+    rx_frame(e, r, s, pkt, blen, room, owned);
     break;
   case SLV_HEARTBEAT:
   case SLV_PMTU_PROBE:
@@ -876,6 +1020,71 @@ static void rx_one(engine *e, rx_ctx *r, uint8_t *pkt, size_t len) {
   }
 }
 
+/*
+ * A fragment: append it to its sender's reassembly (fragments of a packet
+ * arrive in order, back to back: one GSO train); a gap or another packet id
+ * abandons the partial packet. The complete packet is then opened like any.
+ */
+static void rx_fragment(engine *e, rx_ctx *r, const uint8_t *frag, size_t len, const struct sockaddr_in *from) {
+  if (len <= FRAG_HDR || frag[0] != SLV_VERSION || frag[2] != 0 || frag[3] != 0) {
+    INC(e->st.drops[len <= FRAG_HDR ? SLV_E_TOO_SHORT : frag[0] != SLV_VERSION ? SLV_E_BAD_VERSION : SLV_E_MALFORMED]);
+    return;
+  }
+  if (!name_eq(frag + FRAG_OFF_RECEIVER, e->peers[ENG_SELF].name)) {
+    INC(e->st.drops[SLV_E_NOT_FOR_US]);
+    return;
+  }
+  int s = name_lookup(e, frag + FRAG_OFF_SENDER);
+  /* Fragments are not authenticated until the whole packet is: only accept them from the neighbour's own address. */
+  if (s <= 0 || !e->peers[s].direct || from->sin_addr.s_addr != e->peers[s].addr.sin_addr.s_addr) {
+    INC(e->st.drops[SLV_E_WRONG_SENDER]);
+    return;
+  }
+  eng_peer *p = &e->peers[s];
+  uint32_t id = rd_be32(frag + FRAG_OFF_ID), off = rd_be32(frag + FRAG_OFF_OFFSET), total = rd_be32(frag + FRAG_OFF_TOTAL);
+  size_t piece = len - FRAG_HDR;
+  if (total < SLV_HDR || total > SLV_MAX_DGRAM || off > total || piece > total - off) {
+    INC(p->st.drops[SLV_E_MALFORMED]);
+    return;
+  }
+  INC(p->st.rx_fragments);
+  reassembly *ra = r->reasm[s];
+  if (!ra) {
+    ra = r->reasm[s] = calloc(1, sizeof *ra);
+    if (ra) ra->buf = malloc(ENG_BUF);
+    if (!ra || !ra->buf) {
+      if (ra) free(ra);
+      r->reasm[s] = NULL;
+      ev_error(e, ENOMEM, 9);
+      return;
+    }
+  }
+  if (off == 0) {
+    if (ra->active) INC(p->st.reassembly_dropped);
+    ra->active = 1;
+    ra->id = id;
+    ra->total = total;
+    ra->got = 0;
+    memcpy(ra->name, p->name, 6);
+  } else if (!ra->active || ra->id != id || ra->total != total || ra->got != off || !name_eq(ra->name, p->name)) {
+    if (ra->active) INC(p->st.reassembly_dropped);
+    ra->active = 0;
+    return;
+  }
+  memcpy(ra->buf + off, frag + FRAG_HDR, piece);
+  ra->got += (uint32_t)piece;
+  if (ra->got == ra->total) {
+    ra->active = 0;
+    INC(p->st.reassembled);
+    rx_one(e, r, ra->buf, ra->total, ENG_BUF, 0);
+  }
+}
+
+static void rx_datagram(engine *e, rx_ctx *r, uint8_t *pkt, size_t len, const struct sockaddr_in *from) {
+  if (len >= 2 && pkt[1] == SLV_FRAGMENT) rx_fragment(e, r, pkt, len, from);
+  else rx_one(e, r, pkt, len, len, 1);
+}
+
 static void rx_fastdp_hb(engine *e, int fd) {
   uint8_t buf[256];
   for (int i = 0; i < 64; i++) {
@@ -887,17 +1096,44 @@ static void rx_fastdp_hb(engine *e, int fd) {
   }
 }
 
+/* The GRO segment size of a received message, or 0 when it holds one datagram. */
+static int gro_size(struct msghdr *m) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof v);
+      return v;
+    }
+  }
+  return 0;
+}
+
+static void rx_ctx_free(rx_ctx *r) {
+  if (!r) return;
+  for (int i = 0; i < ENG_BATCH; i++) free(r->buf[i]);
+  for (int i = 0; i < ENG_MAX_PEERS; i++) {
+    if (!r->reasm[i]) continue;
+    free(r->reasm[i]->buf);
+    free(r->reasm[i]);
+  }
+  batch_free(&r->relay);
+  aead_free(r->aead);
+  free(r);
+}
+
 static void *rx_main(void *arg) {
   engine *e = arg;
   rx_ctx *r = calloc(1, sizeof *r);
   if (!r || batch_init(&r->relay) != 0 || !(r->aead = aead_new())) {
     ev_error(e, ENOMEM, 6);
+    rx_ctx_free(r);
     return NULL;
   }
   for (int i = 0; i < ENG_BATCH; i++) {
     r->buf[i] = malloc(ENG_BUF);
     if (!r->buf[i]) {
       ev_error(e, ENOMEM, 6);
+      rx_ctx_free(r);
       return NULL;
     }
   }
@@ -925,6 +1161,8 @@ static void *rx_main(void *arg) {
       r->msg[i].msg_hdr.msg_iovlen = 1;
       r->msg[i].msg_hdr.msg_name = &r->from[i];
       r->msg[i].msg_hdr.msg_namelen = sizeof r->from[i];
+      r->msg[i].msg_hdr.msg_control = r->ctl[i].buf;
+      r->msg[i].msg_hdr.msg_controllen = sizeof r->ctl[i].buf;
     }
     int n = recvmmsg(e->udp_fd, r->msg, ENG_BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) {
@@ -932,22 +1170,31 @@ static void *rx_main(void *arg) {
       continue;
     }
     INC(e->st.rx_batches);
-    ADD(e->st.rx_datagrams, n);
     pthread_rwlock_rdlock(&e->cfg);
     for (int i = 0; i < n; i++) {
-      if (r->msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      struct msghdr *mh = &r->msg[i].msg_hdr;
+      size_t len = r->msg[i].msg_len;
+      if (mh->msg_flags & MSG_TRUNC) {
         INC(e->st.drops[SLV_E_TOO_LONG]);
         continue;
       }
-      rx_one(e, r, r->buf[i], r->msg[i].msg_len);
+      int seg = gro_size(mh);
+      if (seg <= 0 || (size_t)seg >= len) {
+        INC(e->st.rx_datagrams);
+        rx_datagram(e, r, r->buf[i], len, &r->from[i]);
+        continue;
+      }
+      INC(e->st.rx_gro_buffers);
+      for (size_t off = 0; off < len; off += (size_t)seg) {
+        size_t l = len - off < (size_t)seg ? len - off : (size_t)seg;
+        INC(e->st.rx_datagrams);
+        rx_datagram(e, r, r->buf[i] + off, l, &r->from[i]);
+      }
     }
     pthread_rwlock_unlock(&e->cfg);
     if (r->relay.nmsg) flush(e, &r->relay);
-    else r->relay.nbuf = 0;
+    r->relay.nbuf = 0;
   }
-  for (int i = 0; i < ENG_BATCH; i++) free(r->buf[i]);
-  batch_free(&r->relay);
-  aead_free(r->aead);
-  free(r);
+  rx_ctx_free(r);
   return NULL;
 }

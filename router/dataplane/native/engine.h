@@ -31,6 +31,9 @@
 #define ENG_SELF 0
 #define ENG_BATCH 32
 #define ENG_BUF (SLV_MAX_DGRAM + 64)
+/* Default largest datagram: a 1500-byte underlay minus IPv4 and UDP headers. */
+#define ENG_DEFAULT_DGRAM 1472
+#define ENG_MIN_DGRAM 576
 #define ENG_EVENTS 4096
 
 enum eng_event_kind {
@@ -64,7 +67,7 @@ typedef struct {
   _Atomic uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
   _Atomic uint64_t tx_frames, rx_frames, relayed, heartbeats_rx;
   _Atomic uint64_t drops[SLV_E_COUNT]; /* receive-path rejections by reason */
-  _Atomic uint64_t tx_oversize, tx_errors;
+  _Atomic uint64_t tx_oversize, tx_errors, tx_fragments, rx_fragments, reassembled, reassembly_dropped;
 } peer_stats;
 
 typedef struct {
@@ -73,10 +76,11 @@ typedef struct {
   uint8_t direct;    /* a sleeve path exists: address and (maybe) keys */
   uint8_t encrypted; /* packets to/from it are sealed */
   struct sockaddr_in addr;
-  uint32_t max_dgram; /* largest datagram we send to it (65507 when fragments pass) */
+  uint32_t max_dgram; /* largest datagram we send to it: path MTU - 28; larger packets go as fragments */
   uint32_t send_key_id;
   uint8_t send_key[32];
   _Atomic uint64_t send_ctr;
+  _Atomic uint32_t frag_id; /* packet id of the next fragmented packet */
   recv_session rs[2]; /* current and previous (a reconnect overlaps sessions) */
   int16_t next_hop;   /* unicast next hop slot toward this peer, -1 = unreachable */
   uint16_t nbhops;
@@ -88,13 +92,15 @@ typedef struct {
   _Atomic uint64_t tap_rx_frames, tap_rx_bytes, tap_tx_frames, tap_tx_bytes, tap_tx_errors;
   _Atomic uint64_t gso_frames, no_route, flood_frames, bcast_frames, loops, ttl_expired;
   _Atomic uint64_t unknown_sender, not_for_us, bad_frame, mac_table_full, events_dropped;
-  _Atomic uint64_t rx_datagrams, tx_datagrams, rx_batches, tx_batches, fastdp_hb_rx;
+  _Atomic uint64_t rx_datagrams, tx_datagrams, rx_batches, tx_batches, fastdp_hb_rx, rx_gro_buffers, tx_gso_trains;
   _Atomic uint64_t drops[SLV_E_COUNT];
 } eng_stats;
 
 typedef struct engine {
-  int tap_fd, udp_fd, hb_fd, wake_tx, wake_rx;
+  int tap_fd, udp_fd, hb_fd, probe_fd, wake_tx, wake_rx;
   int vnet; /* TAP has a vnet header */
+  _Atomic int gso; /* UDP_SEGMENT works on this host (cleared if the kernel refuses a train) */
+  int gro;         /* UDP_GRO is on: one receive may hold many datagrams */
   _Atomic int stop;
   pthread_t tx_thread, rx_thread;
   int threads_started;
@@ -127,6 +133,7 @@ typedef struct {
   uint32_t bind_ip; /* network order; INADDR_ANY */
   uint16_t port;
   int rcvbuf, sndbuf;
+  int no_gso; /* do not use UDP GSO/GRO even if the kernel has them (for measurements) */
 } eng_config;
 
 /* Returns 0 or -errno; *err_where names the failing step. */
@@ -158,7 +165,8 @@ int eng_set_routes(engine *e, const eng_uroute *u, int nu, const eng_broute *b, 
 int eng_claim(engine *e, const uint8_t mac[6], const uint8_t peer[6]);
 int eng_set_offload(engine *e, unsigned flags);
 
-/* Heartbeats (JS thread): sleeve heartbeat/probe of `size` datagram bytes. */
+/* Heartbeats (JS thread): sleeve heartbeat of `size` datagram bytes; a PMTU
+ * probe goes out with DF set, unfragmented, to learn whether that size passes. */
 int eng_send_heartbeat(engine *e, const uint8_t peer[6], uint8_t type, uint64_t seq, uint32_t size);
 int eng_send_fastdp_heartbeat(engine *e, uint32_t ip, uint16_t port, uint32_t vni, uint64_t seq);
 int eng_attach_fastdp_hb(engine *e, const char *ifname);

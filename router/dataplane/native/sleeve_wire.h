@@ -41,7 +41,28 @@ enum slv_type {
   SLV_HEARTBEAT_ACK = 3,
   SLV_PMTU_PROBE = 4,
   SLV_PMTU_ACK = 5,
+  /* Not an envelope packet: one piece of a sealed packet larger than the path
+   * MTU allows (see "Sleeve: fragments"). Same first 4 bytes, own header. */
+  SLV_FRAGMENT = 6,
 };
+
+/*
+ * Fragment header (28 bytes). A sealed packet too large for one datagram is
+ * cut into pieces of (max datagram - 28) bytes; the next hop reassembles it
+ * (in order) and then opens it like any packet, so the envelope, its AEAD and
+ * its replay window are unchanged. Fragments go out as UDP GSO trains.
+ *
+ *   0 version | 1 type=6 | 2 flags=0 | 3 reserved=0 | 4..10 sender | 10..16 receiver
+ *   16..20 packet id (BE) | 20..24 offset (BE) | 24..28 packet length (BE) | piece
+ */
+#define FRAG_HDR 28
+#define FRAG_OFF_SENDER 4
+#define FRAG_OFF_RECEIVER 10
+#define FRAG_OFF_ID 16
+#define FRAG_OFF_OFFSET 20
+#define FRAG_OFF_TOTAL 24
+/* IPv4 (20) + UDP (8): what a datagram adds on the underlay. */
+#define UDP4_OVERHEAD 28
 
 /* The frame body (plaintext of a FRAMES packet). */
 #define FRM_OFF_ORIGIN 0
