@@ -344,6 +344,9 @@ class FakeKernelNet implements KernelNet {
     if (!l.bridgePort) throw kernelErrno('set bridge port', 'EOPNOTSUPP', { link: ref });
     if (change.hairpin !== undefined) l.bridgePort.hairpin = change.hairpin;
     if (change.learning !== undefined) l.bridgePort.learning = change.learning;
+    for (const key of ['unicastFlood', 'multicastFlood', 'broadcastFlood', 'isolated'] as const) {
+      if (change[key] !== undefined) l.bridgePort[key] = change[key];
+    }
   }
 
   async deleteLink(ref: LinkRef, opts: { missingOk?: boolean } = {}): Promise<boolean> {

@@ -62,6 +62,11 @@ export interface Link {
 export interface BridgePortInfo {
   hairpin: boolean;
   learning: boolean;
+  /** Flooding flags and port isolation, when the kernel reports them. */
+  unicastFlood?: boolean;
+  multicastFlood?: boolean;
+  broadcastFlood?: boolean;
+  isolated?: boolean;
 }
 
 export interface CreateLinkOptions {
@@ -108,6 +113,12 @@ export interface BridgePortChange {
   /** Let frames go back out of the port they came in (needed for hairpin NAT). */
   hairpin?: boolean;
   learning?: boolean;
+  /** Receive floods of unknown unicast / unknown multicast / broadcast frames (bridge_slave flood, mcast_flood, bcast_flood). */
+  unicastFlood?: boolean;
+  multicastFlood?: boolean;
+  broadcastFlood?: boolean;
+  /** Isolated ports never forward to each other (only to non-isolated ports). */
+  isolated?: boolean;
 }
 
 export interface KernelLinks {
@@ -223,6 +234,8 @@ export interface FdbEntry {
    * self, static for master. VXLAN devices accept only permanent.
    */
   state?: 'permanent' | 'static';
+  /** Master entries: never moved to another port by learning (NTF_STICKY). */
+  sticky?: boolean;
 }
 
 export interface FdbInfo {

@@ -64,6 +64,10 @@ export const IFLA_VXLAN_PORT = 15; // network byte order
 // IFLA_BRPORT_* (bridge port settings, inside IFLA_INFO_SLAVE_DATA for slave kind "bridge").
 export const IFLA_BRPORT_MODE = 4; // hairpin
 export const IFLA_BRPORT_LEARNING = 8;
+export const IFLA_BRPORT_UNICAST_FLOOD = 9;
+export const IFLA_BRPORT_MCAST_FLOOD = 27;
+export const IFLA_BRPORT_BCAST_FLOOD = 30;
+export const IFLA_BRPORT_ISOLATED = 33;
 
 // IFA_* address attributes.
 export const IFA_ADDRESS = 1;
@@ -104,6 +108,7 @@ export const NDA_MASTER = 9;
 // ndm_flags / ndm_state.
 export const NTF_SELF = 0x02;
 export const NTF_MASTER = 0x04;
+export const NTF_STICKY = 0x40;
 export const NUD_INCOMPLETE = 0x01;
 export const NUD_REACHABLE = 0x02;
 export const NUD_STALE = 0x04;

@@ -37,7 +37,7 @@ function entryMessage(index: number, e: FdbEntry): Buffer {
     family: C.AF_BRIDGE,
     ifindex: index,
     state,
-    flags: e.where === 'self' ? C.NTF_SELF : C.NTF_MASTER,
+    flags: (e.where === 'self' ? C.NTF_SELF : C.NTF_MASTER) | (e.sticky ? C.NTF_STICKY : 0),
     type: 0,
   });
   const attrs: NlAttr[] = [{ type: C.NDA_LLADDR, value: macToBytes(e.mac) }];

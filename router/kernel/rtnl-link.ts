@@ -121,6 +121,13 @@ export function setBridgePortRequest(index: number, change: BridgePortChange): R
     port.push({ type: C.IFLA_BRPORT_MODE, value: u8(change.hairpin ? 1 : 0) });
   if (change.learning !== undefined)
     port.push({ type: C.IFLA_BRPORT_LEARNING, value: u8(change.learning ? 1 : 0) });
+  const flags: [boolean | undefined, number][] = [
+    [change.unicastFlood, C.IFLA_BRPORT_UNICAST_FLOOD],
+    [change.multicastFlood, C.IFLA_BRPORT_MCAST_FLOOD],
+    [change.broadcastFlood, C.IFLA_BRPORT_BCAST_FLOOD],
+    [change.isolated, C.IFLA_BRPORT_ISOLATED],
+  ];
+  for (const [on, type] of flags) if (on !== undefined) port.push({ type, value: u8(on ? 1 : 0) });
   const info: NlAttr = {
     type: C.IFLA_LINKINFO,
     value: [
@@ -182,5 +189,15 @@ function decodeLinkInfo(info: AttrMap, link: Link): void {
       hairpin: (slave.u8(C.IFLA_BRPORT_MODE) ?? 0) !== 0,
       learning: (slave.u8(C.IFLA_BRPORT_LEARNING) ?? 1) !== 0,
     };
+    const optional = [
+      ['unicastFlood', C.IFLA_BRPORT_UNICAST_FLOOD],
+      ['multicastFlood', C.IFLA_BRPORT_MCAST_FLOOD],
+      ['broadcastFlood', C.IFLA_BRPORT_BCAST_FLOOD],
+      ['isolated', C.IFLA_BRPORT_ISOLATED],
+    ] as const;
+    for (const [key, type] of optional) {
+      const v = slave.u8(type);
+      if (v !== undefined) link.bridgePort[key] = v !== 0;
+    }
   }
 }
