@@ -15,7 +15,8 @@ export interface Random {
 }
 
 export const cryptoRandom: Random = {
-  next: () => randomInt(0, 2 ** 48) / 2 ** 48,
+  // randomInt allows a range of at most 2^48 - 1, so read 48 bits directly.
+  next: () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48,
   int: (n) => randomInt(0, n),
   bytes: (n) => new Uint8Array(randomBytes(n)),
 };
