@@ -62,6 +62,18 @@ export function classifySocketError(e: NodeJS.ErrnoException): TransportError['k
   }
 }
 
+/** A short human reason for a failed dial, e.g. "connection refused (ECONNREFUSED)". */
+function describeDialError(e: NodeJS.ErrnoException): string {
+  const text: Record<string, string> = {
+    refused: 'connection refused',
+    unreachable: 'host unreachable',
+    timeout: 'timed out',
+    closed: 'connection reset',
+  };
+  const kind = classifySocketError(e);
+  return kind in text ? `${text[kind]}${e.code ? ` (${e.code})` : ''}` : e.message;
+}
+
 class TcpStream implements Stream {
   readonly remoteAddress: string;
   readonly localAddress: string;
@@ -170,12 +182,12 @@ export class TcpTransport implements StreamTransport {
       const socket = net.connect({ host: hp.host, port: hp.port });
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new TransportError('timeout', `connecting to ${address} timed out after ${timeoutMs} ms`));
+        reject(new TransportError('timeout', `${address}: timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       const onError = (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         socket.destroy();
-        reject(new TransportError(classifySocketError(e), `connecting to ${address}: ${e.message}`));
+        reject(new TransportError(classifySocketError(e), `${address}: ${describeDialError(e)}`));
       };
       socket.once('error', onError);
       socket.once('connect', () => {
