@@ -3,7 +3,7 @@
  * host process: `weft attach`, GC after a reboot) finds the same objects
  * without any state file:
  *
- * - the host end of the veth: `wfc` + 12 hex digits of SHA-256(container id,
+ * - the host end of the veth: `wfc` + 12 hex digits of FNV-1a-64(container id,
  *   ifname) — 15 bytes, the kernel's limit. DEL deletes it by name even when
  *   the container's namespace is gone or was never given.
  * - the router allocation id: `cni:<network>:<container id>:<ifname>`. The
@@ -11,14 +11,27 @@
  *   ifname cannot either, so the id is unambiguous; it carries the network so
  *   that GC of one network never releases another network's addresses.
  */
-import { createHash } from 'node:crypto';
-
 export const HOST_VETH_PREFIX = 'wfc';
 const HASH_HEX = 12;
 
+const FNV64_OFFSET = 0xcbf29ce484222325n;
+const FNV64_PRIME = 0x100000001b3n;
+const MASK64 = (1n << 64n) - 1n;
+
+/**
+ * FNV-1a, 64 bits, over the UTF-8 bytes. A name needs no cryptographic hash,
+ * and node:crypto would cost every CNI call ~5 ms of start-up.
+ */
+export function fnv1a64(s: string): bigint {
+  let h = FNV64_OFFSET;
+  for (const b of Buffer.from(s, 'utf8')) h = ((h ^ BigInt(b)) * FNV64_PRIME) & MASK64;
+  return h;
+}
+
 export function hostVethName(containerId: string, ifname: string): string {
-  const h = createHash('sha256').update(containerId).update('\u0000').update(ifname).digest('hex');
-  return HOST_VETH_PREFIX + h.slice(0, HASH_HEX);
+  // NUL cannot occur in either part, so ("ab","c") and ("a","bc") differ.
+  const h = fnv1a64(`${containerId}\u0000${ifname}`);
+  return HOST_VETH_PREFIX + (h >> 16n).toString(16).padStart(HASH_HEX, '0');
 }
 
 export function isHostVethName(name: string): boolean {

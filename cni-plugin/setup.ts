@@ -1,7 +1,7 @@
 /**
  * `weft setup-cni`: install the CNI plugin executables and the weft
  * conflist. The executables are small launchers that run this installation's
- * bundles (dist/cni/*.mjs) with an absolute node path — runtimes such as
+ * bundles (dist/cni/*.cjs) with an absolute node path — runtimes such as
  * Mesos call plugins with almost no environment, so nothing may depend on
  * PATH. Files are written to a temporary name and renamed into place, so a
  * runtime executing a plugin meanwhile sees the old file or the new one,
@@ -42,7 +42,7 @@ export interface SetupCniOptions {
   router?: string;
   /** Write only the executables. */
   skipConflist?: boolean;
-  /** Directory of weft-net.mjs / weft-ipam.mjs (default: found from this installation). */
+  /** Directory of weft-net.cjs / weft-ipam.cjs (default: found from this installation). */
   bundleDir?: string;
   /** The node binary the launchers run (default: the one running now). */
   nodePath?: string;
@@ -58,7 +58,7 @@ export function findBundleDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, 'dist', 'cni');
-    if (existsSync(join(candidate, 'weft-net.mjs'))) return candidate;
+    if (existsSync(join(candidate, 'weft-net.cjs'))) return candidate;
     const parent = resolve(dir, '..');
     if (parent === dir)
       throw new WeftError('NOT_FOUND', 'the CNI plugin bundles are not built: run `npm run build` first');
@@ -97,7 +97,7 @@ export function setupCni(opts: SetupCniOptions = {}): SetupCniResult {
   const written: string[] = [];
   mkdirSync(binDir, { recursive: true });
   for (const plugin of PLUGINS) {
-    const bundle = join(bundleDir, `${plugin}.mjs`);
+    const bundle = join(bundleDir, `${plugin}.cjs`);
     if (!existsSync(bundle))
       throw new WeftError('NOT_FOUND', `${bundle} does not exist: run \`npm run build\` first`);
     const dest = join(binDir, plugin);

@@ -1,7 +1,6 @@
-/** Entry point of the `weft-ipam` CNI IPAM plugin (bundled to dist/cni/weft-ipam.mjs). */
+/** Entry point of the `weft-ipam` CNI IPAM plugin (bundled to dist/cni/weft-ipam.cjs). */
 import { nodeProcessIo } from '../process-io.js';
 import { runPlugin } from '../skel.js';
 import { weftIpamVerbs } from './verbs.js';
 
-const code = await runPlugin(weftIpamVerbs(), nodeProcessIo());
-process.exit(code);
+void runPlugin(weftIpamVerbs(), nodeProcessIo()).then((code) => process.exit(code));

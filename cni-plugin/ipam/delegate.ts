@@ -4,9 +4,9 @@
  * stdin, as libcni's invoke package does. Its error document is passed on with
  * its own code; anything unparseable becomes DELEGATE_FAILED.
  */
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeChildProcess } from '../lazy.js';
 import { CniCode, CniError } from '../spec/errors.js';
 import { type CniResult, decodeResult } from '../spec/result.js';
 import type { CniCommand, CniVersion } from '../spec/version.js';
@@ -45,8 +45,10 @@ export function findPlugin(type: string, path: readonly string[]): string {
 }
 
 /** Run the delegate; the parsed stdout on success (undefined when it printed nothing). */
-export function execDelegate(opts: DelegateOptions, command: CniCommand): unknown {
+export async function execDelegate(opts: DelegateOptions, command: CniCommand): Promise<unknown> {
   const bin = findPlugin(opts.type, opts.path);
+  // Loaded on first use: only delegating configs pay for node:child_process.
+  const { spawnSync } = nodeChildProcess();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
   env.CNI_COMMAND = command;
@@ -89,7 +91,7 @@ export function execDelegate(opts: DelegateOptions, command: CniCommand): unknow
 export function delegateIpam(opts: DelegateOptions): IpamSource {
   return {
     async add(): Promise<CniResult> {
-      const doc = execDelegate(opts, 'ADD');
+      const doc = await execDelegate(opts, 'ADD');
       if (doc === undefined)
         throw new CniError(CniCode.DELEGATE_FAILED, `${opts.type} ADD printed no result`);
       const r = decodeResult(doc, opts.cniVersion, CniCode.DELEGATE_FAILED, `${opts.type} result`);
@@ -97,16 +99,16 @@ export function delegateIpam(opts: DelegateOptions): IpamSource {
       return { ...r, interfaces: [], ips: r.ips.map(({ interface: _drop, ...ip }) => ip) };
     },
     async del() {
-      execDelegate(opts, 'DEL');
+      await execDelegate(opts, 'DEL');
     },
     async check() {
-      execDelegate(opts, 'CHECK');
+      await execDelegate(opts, 'CHECK');
     },
     async gc() {
-      execDelegate(opts, 'GC');
+      await execDelegate(opts, 'GC');
     },
     async status() {
-      execDelegate(opts, 'STATUS');
+      await execDelegate(opts, 'STATUS');
     },
   };
 }

@@ -5,9 +5,9 @@
  * again later") — never a hang. node:http would do the same at twice the load
  * cost, which every CNI call pays.
  */
-import { connect } from 'node:net';
 import { WeftError } from '../../common/errors.js';
 import type { RouterEndpoint } from '../config.js';
+import { nodeNet } from '../lazy.js';
 
 export interface HttpResponse {
   readonly status: number;
@@ -67,12 +67,14 @@ export function parseResponse(raw: Buffer): HttpResponse | undefined {
   return { status: Number(m[1]), headers, body: body.toString('utf8') };
 }
 
-export function httpRequest(
+export async function httpRequest(
   ep: RouterEndpoint,
   method: string,
   path: string,
   opts: { timeoutMs: number; body?: string },
 ): Promise<HttpResponse> {
+  // Loaded on first use: verbs that never reach the router do not pay for node:net.
+  const { connect } = nodeNet();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

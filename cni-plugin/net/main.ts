@@ -1,9 +1,11 @@
-/** Entry point of the `weft-net` CNI plugin (bundled to dist/cni/weft-net.mjs). */
+/** Entry point of the `weft-net` CNI plugin (bundled to dist/cni/weft-net.cjs). */
 import { nodeProcessIo } from '../process-io.js';
 import { runPlugin } from '../skel.js';
 import { netlinkKernelAccess } from './kernel-access.js';
 import { weftNetVerbs } from './verbs.js';
 
-const code = await runPlugin(weftNetVerbs({ kernel: netlinkKernelAccess }), nodeProcessIo());
-// Exit now: a socket or timer left behind must not keep the runtime waiting.
-process.exit(code);
+// Exit as soon as the answer is out: a socket or timer left behind must not
+// keep the runtime waiting.
+void runPlugin(weftNetVerbs({ kernel: netlinkKernelAccess }), nodeProcessIo()).then((code) =>
+  process.exit(code),
+);

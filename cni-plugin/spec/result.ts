@@ -12,7 +12,6 @@
  * libcni does ("cannot convert: no valid IP addresses"). Decoding never throws
  * anything but a CniError with the code the caller chose.
  */
-import { isIP } from 'node:net';
 import { CniCode, CniError } from './errors.js';
 import { type CniVersion, isSupportedVersion, resultShape } from './version.js';
 
@@ -59,6 +58,35 @@ export interface CniResult {
 
 export function emptyResult(): CniResult {
   return { interfaces: [], ips: [], routes: [], dns: {} };
+}
+
+const V4 =
+  /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
+const HEXTET = /^[0-9a-fA-F]{1,4}$/;
+
+/** IPv6 text form (RFC 4291 §2.2, with an optional trailing IPv4); no zone ids. */
+export function isIPv6(s: string): boolean {
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = (part: string) => (part === '' ? [] : part.split(':'));
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const all = [...head, ...tail];
+  let words = all.length;
+  const last = all[all.length - 1];
+  if (last?.includes('.')) {
+    if (!V4.test(last)) return false;
+    all.pop();
+    words += 1; // an IPv4 tail fills two 16-bit groups
+  }
+  if (!all.every((g) => HEXTET.test(g))) return false;
+  return halves.length === 2 ? words <= 7 : words === 8;
+}
+
+/** 4, 6 or 0 like node:net's isIP (which costs start-up time to load). */
+function isIP(s: string): 0 | 4 | 6 {
+  if (V4.test(s)) return 4;
+  return isIPv6(s) ? 6 : 0;
 }
 
 /** "4" or "6" for an address with or without a prefix; undefined when it is neither. */

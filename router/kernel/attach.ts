@@ -15,7 +15,7 @@
  * deleting it (the pair goes with it) is a complete detach that needs neither
  * the container's namespace nor any state file.
  */
-import { WeftError } from '../../common/errors.js';
+import { isWeftError, WeftError } from '../../common/errors.js';
 import { isExists, isNotFound, kernelErrno } from './kernel-errors.js';
 import type { AddressInfo, KernelNet, Link, NetnsRef, RouteInfo } from './kernel-net.js';
 
@@ -100,6 +100,7 @@ export async function attachVeth(host: KernelNet, req: VethAttachRequest): Promi
       reason: mine
         ? `already attached: host interface ${req.hostVeth} exists`
         : `an interface named ${req.containerIf} already exists in the container's namespace`,
+      ...(mine ? { alreadyAttached: true } : {}),
     });
   }
   try {
@@ -110,6 +111,11 @@ export async function attachVeth(host: KernelNet, req: VethAttachRequest): Promi
     await host.deleteLink(hostLink.index, { missingOk: true }).catch(() => undefined);
     throw e;
   }
+}
+
+/** The attach failed because this very attachment (its host veth) already exists. */
+export function isAlreadyAttached(e: unknown): boolean {
+  return isWeftError(e) && e.details?.alreadyAttached === true;
 }
 
 export interface ContainerRoute {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseWeftNetConfig, type WeftNetConfig } from '../../cni-plugin/config.js';
-import { hostVethName, isHostVethName } from '../../cni-plugin/naming.js';
+import { fnv1a64, hostVethName, isHostVethName } from '../../cni-plugin/naming.js';
 import {
   type AddressingPlan,
   buildResult,
@@ -43,6 +43,14 @@ function ipam(address = '10.32.0.5/12', more: Partial<CniResult> = {}): CniResul
 const bridge = { name: 'weft', mac: '02:00:00:00:00:01', addresses: [] as string[] };
 
 describe('interfaces plan', () => {
+  it.each([
+    ['', 0xcbf29ce484222325n],
+    ['a', 0xaf63dc4c8601ec8cn],
+    ['foobar', 0x85944171f73967e8n],
+  ])('FNV-1a 64 of %j matches the published test vector', (s, h) => {
+    expect(fnv1a64(s)).toBe(h);
+  });
+
   it('host veth name is deterministic, 15 bytes, ours, and differs per container and per ifname', () => {
     const a = hostVethName('ctr1', 'eth0');
     expect(a).toBe(hostVethName('ctr1', 'eth0'));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CniCode, CniError } from '../../cni-plugin/spec/errors.js';
-import { type CniResult, decodeResult, encodeResult } from '../../cni-plugin/spec/result.js';
+import { type CniResult, decodeResult, encodeResult, ipFamily } from '../../cni-plugin/spec/result.js';
 import { type CniVersion, SUPPORTED_VERSIONS } from '../../cni-plugin/spec/version.js';
 
 const golden = (name: string): unknown =>
@@ -215,5 +215,35 @@ describe('properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('address families (no node:net at start-up)', () => {
+  it.each([
+    ['10.32.0.5', '4'],
+    ['10.32.0.5/12', '4'],
+    ['0.0.0.0/0', '4'],
+    ['255.255.255.255/32', '4'],
+    ['::', '6'],
+    ['::1', '6'],
+    ['fd00::5/64', '6'],
+    ['2001:db8:0:0:0:0:0:1', '6'],
+    ['2001:db8::1/128', '6'],
+    ['::ffff:10.0.0.1', '6'],
+    ['1:2:3:4:5:6:7::', '6'],
+    ['10.32.0.256', undefined],
+    ['10.32.0', undefined],
+    ['010.32.0.1', undefined],
+    ['10.32.0.5/33', undefined],
+    ['10.32.0.5/', undefined],
+    ['fd00::5/129', undefined],
+    ['1:2:3:4:5:6:7:8:9', undefined],
+    ['1::2::3', undefined],
+    ['12345::1', undefined],
+    ['g::1', undefined],
+    ['1:2:3:4:5:6:7', undefined],
+    ['', undefined],
+  ])('%s → %s', (s, fam) => {
+    expect(ipFamily(s)).toBe(fam);
   });
 });

@@ -64,9 +64,29 @@ export class TestRuntime {
     if (att.netns) env.CNI_NETNS = att.netns;
     if (att.ifname) env.CNI_IFNAME = att.ifname;
     if (att.args) env.CNI_ARGS = att.args;
+    return this.spawnIn(
+      type,
+      [this.find(type)],
+      env,
+      typeof stdin === 'string' ? stdin : JSON.stringify(stdin),
+    );
+  }
+
+  /** Run any command in the host namespace the same way plugins run (for baselines). */
+  execRaw(argv: string[]): Promise<PluginRun> {
+    return this.spawnIn(argv[0]!, argv, { PATH }, '');
+  }
+
+  private spawnIn(
+    label: string,
+    argv: string[],
+    env: Record<string, string>,
+    stdin: string,
+  ): Promise<PluginRun> {
+    const type = label;
     const t0 = performance.now();
     return new Promise((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', this.hostNs, this.find(type)], { env, stdio: 'pipe' });
+      const child = spawn('ip', ['netns', 'exec', this.hostNs, ...argv], { env, stdio: 'pipe' });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => {
@@ -76,7 +96,7 @@ export class TestRuntime {
         stderr += d;
       });
       child.stdin.on('error', () => {});
-      child.stdin.end(typeof stdin === 'string' ? stdin : JSON.stringify(stdin));
+      child.stdin.end(stdin);
       child.on('close', (code) => {
         let out: Record<string, unknown> | undefined;
         try {

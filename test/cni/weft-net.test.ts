@@ -82,7 +82,7 @@ describe('ADD', () => {
     expect((await fake.host.kernel.getLink(hostVethName('ctr1', 'eth0')))?.bridgePort?.hairpin).toBe(false);
   });
 
-  it('bridge missing with weft IPAM (router not running) → 11, nothing created, IPAM not asked', async () => {
+  it('bridge missing with weft IPAM (router not running) → 11, nothing created, no address kept', async () => {
     await fake.host.kernel.deleteLink('weft');
     const r = await call(env());
     expect(errCode(r)).toBe(CniCode.TRY_AGAIN_LATER);
@@ -111,7 +111,7 @@ describe('ADD', () => {
     expect(release).toBeGreaterThan(del);
   });
 
-  it('CNI_IFNAME already present in the container → error, the existing interface and IPAM untouched', async () => {
+  it('CNI_IFNAME already present in the container → error, the existing interface untouched, no address kept', async () => {
     const ctr = fake.container(NS).kernel;
     await ctr.createBridge('eth0');
     const r = await call(env());
