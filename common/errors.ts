@@ -19,12 +19,14 @@ export const ERROR_CATALOGUE = {
   PEER_IS_LIVE: { http: 409, cni: 100, summary: 'refusing to remove a peer that is reachable' },
   PEER_IS_SELF: { http: 409, cni: 100, summary: 'refusing to remove ourselves' },
   RING_CONFLICT: { http: 409, cni: 100, summary: 'the address ring disagrees with a peer' },
+  CONTAINER_NOT_RUNNING: { http: 409, cni: 100, summary: 'the container is not running' },
   // Temporarily unavailable: the caller should retry.
   RING_NOT_READY: { http: 503, cni: 11, summary: 'the address ring is not yet agreed' },
   NO_FREE_ADDRESSES: { http: 503, cni: 11, summary: 'no free address is available now' },
   ALLOCATION_TIMEOUT: { http: 504, cni: 11, summary: 'timed out waiting for address space from peers' },
   ROUTER_UNAVAILABLE: { http: 503, cni: 11, summary: 'the weft router is not reachable' },
   SHUTTING_DOWN: { http: 503, cni: 11, summary: 'the router is shutting down' },
+  DOCKER_UNAVAILABLE: { http: 503, cni: 11, summary: 'the Docker daemon is not reachable' },
   // Ours.
   KERNEL_ERROR: { http: 500, cni: 5, summary: 'a kernel operation failed' },
   INTERNAL: { http: 500, cni: 999, summary: 'internal error' },
