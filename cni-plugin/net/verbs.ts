@@ -74,6 +74,9 @@ function openContainer(k: KernelAccess, path: string): ContainerNetns {
   }
 }
 
+const roundAll = (at: Record<string, number>) =>
+  Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+
 /** Run `undo`, logging instead of throwing: the original failure is what the runtime must see. */
 async function bestEffort(log: Logger, what: string, undo: () => Promise<unknown>): Promise<void> {
   try {
@@ -176,11 +179,16 @@ export function weftNetVerbs(deps: NetDeps): PluginVerbs {
     const { env, conf, log } = inv;
     const weft = parseWeftNetConfig(conf);
     const hostVeth = hostVethName(env.containerId, env.ifname);
-    await withKernel(async (k) => {
-      const removed = await detachVeth(k.host(), hostVeth);
-      log.debug({ hostVeth, removed }, 'veth deleted');
+    const at: Record<string, number> = { start: performance.now() };
+    const removed = await withKernel(async (k) => {
+      const host = k.host();
+      at.socket = performance.now();
+      return detachVeth(host, hostVeth);
     });
+    at.detached = performance.now();
     await ipamOf(inv, weft).del(ipamContext(inv, false));
+    at.released = performance.now();
+    log.info({ hostVeth, removed, ms: roundAll(at) }, 'detached');
   }
 
   async function check(inv: Invocation): Promise<void> {

@@ -131,3 +131,21 @@ describe('attachVeth / configureContainerInterface / detachVeth', () => {
     expect(await ipIn(lab.host(1).ns, 'link', 'show', 'weft')).toContain('weft');
   });
 });
+
+describe('bridge MTU', () => {
+  it('a bridge we create keeps its MTU when its last port leaves', async () => {
+    const br = await ensureBridge(host.kernel, 'wftmtu', { create: true, mtu: 1400 });
+    expect(br.mtu).toBe(1400);
+    await attachVeth(host.kernel, {
+      bridge: 'wftmtu',
+      createBridge: false,
+      hostVeth: 'wfctestmtu00000',
+      containerIf: 'eth9',
+      netns: ctrB.ref,
+      hairpin: false,
+    });
+    await detachVeth(host.kernel, 'wfctestmtu00000');
+    expect((await host.kernel.getLink('wftmtu'))?.mtu).toBe(1400);
+    await host.kernel.deleteLink('wftmtu');
+  });
+});

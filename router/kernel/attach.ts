@@ -57,7 +57,13 @@ export async function ensureBridge(
         },
       );
     try {
-      bridge = await host.createBridge(name, { up: true, ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+      bridge = await host.createBridge(name, { up: true });
+      // An MTU given at creation floats with the ports (back to 1500 when the
+      // last one leaves); one set afterwards is the bridge's own and sticks.
+      if (opts.mtu) {
+        await host.setLink(bridge.index, { mtu: opts.mtu });
+        bridge = { ...bridge, mtu: opts.mtu };
+      }
     } catch (e) {
       // Another ADD created it between our look and our create: theirs is as good as ours.
       if (!isExists(e)) throw e;

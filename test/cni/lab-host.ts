@@ -39,17 +39,9 @@ export class CniLabHost {
 
   /** What the router would have set up: its bridge with the overlay MTU, and the IPAM API. */
   async startFakeRouter(): Promise<void> {
-    await this.lab.ipIn(this.host.ns, [
-      'link',
-      'add',
-      'name',
-      'weft',
-      'mtu',
-      String(OVERLAY_MTU),
-      'type',
-      'bridge',
-    ]);
-    await this.lab.ipIn(this.host.ns, ['link', 'set', 'weft', 'up']);
+    await this.lab.ipIn(this.host.ns, ['link', 'add', 'name', 'weft', 'type', 'bridge']);
+    // Set after creation, so the MTU is the bridge's own and does not float with its ports.
+    await this.lab.ipIn(this.host.ns, ['link', 'set', 'weft', 'mtu', String(OVERLAY_MTU), 'up']);
     this.router = new FakeRouter();
     await this.listenInside(0);
   }

@@ -173,13 +173,18 @@ describe('concurrency', () => {
   it('50 parallel ADDs then 50 parallel DELs: unique addresses, nothing left', async () => {
     const atts = await Promise.all(Array.from({ length: 50 }, (_, i) => att(`par${i}`)));
     const t0 = performance.now();
-    const added = await Promise.all(atts.map((a) => h.runtime.add(h.conflist(), a)));
+    // 1.1.0 results carry interface MTUs: every one must be the overlay's, also
+    // for the first ADDs onto a bridge that had no ports left.
+    const list = h.conflist({}, [], '1.1.0');
+    const added = await Promise.all(atts.map((a) => h.runtime.add(list, a)));
     const addMs = performance.now() - t0;
     const addrs = added.map((r) => (r.result.ips as Array<{ address: string }>)[0]!.address);
     expect(new Set(addrs).size).toBe(50);
+    const mtus = added.map((r) => (r.result.interfaces as Array<{ mtu?: number }>)[2]!.mtu);
+    expect(new Set(mtus)).toStrictEqual(new Set([OVERLAY_MTU]));
     expect((await h.hostLinks()).length).toBe(50);
     const t1 = performance.now();
-    await Promise.all(atts.map((a, i) => h.runtime.del(h.conflist(), a, added[i]!.result)));
+    await Promise.all(atts.map((a, i) => h.runtime.del(list, a, added[i]!.result)));
     const delMs = performance.now() - t1;
     console.log(`50 parallel ADDs: ${addMs.toFixed(0)} ms; 50 parallel DELs: ${delMs.toFixed(0)} ms`);
     expect(await h.hostLinks()).toStrictEqual([]);
