@@ -19,6 +19,8 @@ class FakeMesh implements MeshControl {
       name: '02:00:00:00:00:01',
       nickname: 'h1',
       uid: '12345678901234567890',
+      version: 3,
+      shortId: 17,
       protocol: { name: 'weft', minVersion: 1, maxVersion: 1 },
       encryption: true,
       peerDiscovery: true,
@@ -30,6 +32,7 @@ class FakeMesh implements MeshControl {
           nickname: 'h1',
           uid: '12345678901234567890',
           version: 3,
+          shortId: 17,
           connections: [
             {
               name: '02:00:00:00:00:02',
@@ -45,6 +48,7 @@ class FakeMesh implements MeshControl {
           nickname: 'h2',
           uid: '2',
           version: 2,
+          shortId: null,
           connections: [
             {
               name: '02:00:00:00:00:01',
@@ -58,26 +62,49 @@ class FakeMesh implements MeshControl {
       ],
       connections: [
         {
+          id: 1,
           address: '198.18.0.2:6783',
           outbound: true,
           state: 'established',
-          info: '',
+          info: 'established, encrypted',
           name: '02:00:00:00:00:02',
           nickname: 'h2',
           encrypted: true,
+          overlay: { path: 'sleeve', encrypted: true, healthy: true, details: { rtt: 1 } },
         },
         {
-          address: '198.18.0.3:6783',
+          id: 2,
+          address: '198.18.0.4:6783',
           outbound: true,
-          state: 'failed',
-          info: 'connection refused, retry in 3s',
+          state: 'handshake',
+          info: 'Noise handshake',
           encrypted: false,
         },
       ],
-      targets: this.targets,
+      targets: [
+        ...this.targets.map((address) => ({
+          address,
+          direct: true,
+          state: 'satisfied',
+          failures: 0,
+          lastError: null,
+        })),
+        {
+          address: '198.18.0.3:6783',
+          direct: false,
+          state: 'waiting',
+          failures: 2,
+          lastError: 'connection refused',
+          retryInMs: 2500,
+        },
+      ],
       terminations: 1,
       unicastRoutes: { '02:00:00:00:00:02': '02:00:00:00:00:02' },
+      topologyDigest: 'abc',
     };
+  }
+  directTargets(): string[] {
+    return this.targets;
   }
   connect(addresses: string[], opts: { replace: boolean }): void {
     this.calls.push(`connect ${addresses.join(',')} replace=${opts.replace}`);
@@ -125,7 +152,9 @@ describe('GET /report', () => {
     expect(r.headers['content-type']).toMatch(/application\/json/);
     const body = r.json();
     expect(body.version).toBe('0.1.0');
+    // Everything the mesh reports arrives, including fields the schema does not list.
     expect(body.router).toEqual(mesh.report());
+    expect(body.router.connections[0].overlay.details).toEqual({ rtt: 1 });
     expect(body.ipam).toEqual({ range: '10.32.0.0/12', status: 'ready' });
   });
 });
@@ -139,9 +168,18 @@ describe('GET /status', () => {
     expect(r.body).toContain('Version: weft 0.1.0');
     expect(r.body).toMatch(/ +Name: 02:00:00:00:00:01\(h1\)/);
     expect(r.body).toMatch(/ +Encryption: enabled/);
-    expect(r.body).toMatch(/ +Connections: 2 \(1 established, 1 failed\)/);
+    expect(r.body).toMatch(/ +Targets: 1\n/);
+    expect(r.body).toMatch(/ +Connections: 3 \(1 established, 1 failed, 1 handshake\)/);
     expect(r.body).toMatch(/ +Peers: 2 \(with 2 established connections\)/);
     expect(r.body).toMatch(/ +Service: ipam\n +Status: ready/);
+    // One column for the whole page: every label's colon lines up.
+    const colons = new Set(
+      r.body
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.indexOf(': ')),
+    );
+    expect(colons.size).toBe(1);
   });
 
   it('serves the peers, connections, targets and extension views', async () => {
@@ -149,10 +187,12 @@ describe('GET /status', () => {
     const peers = await app.inject({ method: 'GET', url: '/status/peers' });
     expect(peers.body).toContain('02:00:00:00:00:01(h1)\n   -> 198.18.0.2:6783');
     const conns = await app.inject({ method: 'GET', url: '/status/connections' });
-    expect(conns.body.split('\n')[0]).toMatch(
-      /^-> 198\.18\.0\.2:6783 +established +encrypted +02:00:00:00:00:02\(h2\)$/,
+    const lines = conns.body.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^-> 198\.18\.0\.2:6783 +established +encrypted +sleeve 02:00:00:00:00:02\(h2\) established, encrypted$/,
     );
-    expect(conns.body).toContain('connection refused, retry in 3s');
+    expect(lines[1]).toMatch(/^-> 198\.18\.0\.4:6783 +handshake +unencrypted +Noise handshake$/);
+    expect(lines[2]).toMatch(/^-> 198\.18\.0\.3:6783 +failed +connection refused retry in 3s$/);
     expect((await app.inject({ method: 'GET', url: '/status/targets' })).body).toBe('198.18.0.2:6783\n');
     expect((await app.inject({ method: 'GET', url: '/status/ipam' })).body).toContain('owned by');
   });

@@ -3,7 +3,7 @@
  * `listen`) and by tests (which use `app.inject()`); knows the mesh only
  * through `MeshControl` and other subsystems only through `ApiExtension`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { WeftError } from '../../common/errors.js';
 import { installErrorHandlers } from './errors.js';
 import type { ApiExtension } from './extension.js';
@@ -31,7 +31,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   }
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
-    disableRequestLogging: true,
+    // Per-request log lines would drown the mesh's; errors are logged by our handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
     // Unknown fields are an error the caller should see, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },

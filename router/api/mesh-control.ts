@@ -11,4 +11,6 @@ export interface MeshControl {
   connect(addresses: string[], opts: { replace: boolean }): void;
   /** Stop trying to connect to these targets (existing connections stay up, as in Weave). */
   forget(addresses: string[]): void;
+  /** The direct targets (command line + /connect − /forget), as "host:port". */
+  directTargets(): string[];
 }

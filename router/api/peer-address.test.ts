@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WeftError } from '../../common/errors.js';
+import { weftErrorOf } from '../daemon/test-support.js';
 import { mustParsePeerAddresses, parsePeerAddress } from './peer-address.js';
 
 describe('parsePeerAddress', () => {
@@ -32,15 +32,9 @@ describe('parsePeerAddress', () => {
   });
 
   it('mustParsePeerAddresses names every bad address in one INVALID_PEER_ADDRESS error', () => {
-    let e: unknown;
-    try {
-      mustParsePeerAddresses(['198.18.0.1', 'x:y', '999.1.1.1']);
-    } catch (x) {
-      e = x;
-    }
-    expect(e).toBeInstanceOf(WeftError);
-    expect((e as WeftError).code).toBe('INVALID_PEER_ADDRESS');
-    expect((e as WeftError).details).toEqual({ addresses: ['x:y', '999.1.1.1'] });
+    const e = weftErrorOf(() => mustParsePeerAddresses(['198.18.0.1', 'x:y', '999.1.1.1']));
+    expect(e.code).toBe('INVALID_PEER_ADDRESS');
+    expect(e.details).toEqual({ addresses: ['x:y', '999.1.1.1'] });
     expect(mustParsePeerAddresses(['198.18.0.1', 'h:1'])).toEqual(['198.18.0.1:6783', 'h:1']);
   });
 });

@@ -7,63 +7,17 @@
  * Never put secrets here: the password appears only as `encryption: true`.
  */
 
-export interface PeerConnectionReport {
-  /** The remote peer's name. */
-  name: string;
-  nickname: string;
-  /** TCP address of the connection as the reporting peer sees it. */
-  address: string;
-  outbound: boolean;
-  established: boolean;
-}
+import type { MeshReport } from '../mesh/report.js';
 
-/** One entry of the gossiped topology. */
-export interface PeerReport {
-  name: string;
-  nickname: string;
-  /** 64-bit UID in decimal (JSON has no 64-bit integers). */
-  uid: string;
-  version: number;
-  connections: PeerConnectionReport[];
-}
+export type {
+  MeshConnectionReport as ConnectionReport,
+  MeshPeerConnectionReport as PeerConnectionReport,
+  MeshPeerReport as PeerReport,
+  MeshTargetReport as TargetReport,
+} from '../mesh/report.js';
 
-/**
- * One of *our* connections or connection attempts. `state` is the connection
- * state machine's state (see router/mesh); `info` a human explanation (the
- * last error, when the next retry is).
- */
-export interface ConnectionReport {
-  address: string;
-  outbound: boolean;
-  state: string;
-  info: string;
-  /** The remote peer, once the handshake told us who it is. */
-  name?: string;
-  nickname?: string;
-  encrypted: boolean;
-  /** The data path the overlay uses for this peer, when there is one. */
-  overlay?: { path: string; healthy: boolean; encrypted: boolean; pmtu?: number };
-}
-
-export interface RouterReport {
-  name: string;
-  nickname: string;
-  uid: string;
-  protocol: { name: string; minVersion: number; maxVersion: number };
-  encryption: boolean;
-  peerDiscovery: boolean;
-  port: number;
-  connLimit: number;
-  /** The gossiped topology, ourselves included. */
-  peers: PeerReport[];
-  connections: ConnectionReport[];
-  /** Addresses we keep trying to connect to (command line, /connect, discovery). */
-  targets: string[];
-  /** Connections that ended since start (for spotting flapping). */
-  terminations: number;
-  /** Next hop for each reachable peer over established connections. */
-  unicastRoutes: Record<string, string>;
-}
+/** The `router` section is the mesh core's own report (router/mesh/report.ts). */
+export type RouterReport = MeshReport;
 
 export interface Report {
   /** weft's software version. */
@@ -73,102 +27,93 @@ export interface Report {
   [section: string]: unknown;
 }
 
-// JSON schemas (fastify serialises /report with them; keep in step with the types).
+// JSON schemas (fastify serialises /report with them). They list the fields
+// /status and the CLI rely on; every object is open (`additionalProperties`)
+// so a field the mesh core adds later shows up instead of being dropped.
 
-const peerConnectionSchema = {
-  type: 'object',
-  required: ['name', 'nickname', 'address', 'outbound', 'established'],
-  properties: {
-    name: { type: 'string' },
-    nickname: { type: 'string' },
-    address: { type: 'string' },
-    outbound: { type: 'boolean' },
-    established: { type: 'boolean' },
+type Schema = Record<string, unknown>;
+const str = { type: 'string' };
+const int = { type: 'integer' };
+const bool = { type: 'boolean' };
+const arrayOf = (items: Schema): Schema => ({ type: 'array', items });
+
+/** An open object schema; every listed property is required unless named in `optional`. */
+function object(properties: Record<string, Schema>, optional: string[] = []): Schema {
+  return {
+    type: 'object',
+    additionalProperties: true,
+    required: Object.keys(properties).filter((k) => !optional.includes(k)),
+    properties,
+  };
+}
+
+const peerConnectionSchema = object({
+  name: str,
+  nickname: str,
+  address: str,
+  outbound: bool,
+  established: bool,
+});
+
+const peerSchema = object({
+  name: str,
+  nickname: str,
+  uid: str,
+  version: int,
+  shortId: { type: ['integer', 'null'] },
+  connections: arrayOf(peerConnectionSchema),
+});
+
+const overlaySchema = object({ path: str, encrypted: bool, healthy: bool, pmtu: int }, ['pmtu']);
+
+const connectionSchema = object(
+  {
+    id: int,
+    address: str,
+    outbound: bool,
+    state: str,
+    info: str,
+    name: str,
+    nickname: str,
+    uid: str,
+    encrypted: bool,
+    protocolVersion: int,
+    overlay: overlaySchema,
   },
-} as const;
+  ['name', 'nickname', 'uid', 'protocolVersion', 'overlay'],
+);
 
-const peerSchema = {
-  type: 'object',
-  required: ['name', 'nickname', 'uid', 'version', 'connections'],
-  properties: {
-    name: { type: 'string' },
-    nickname: { type: 'string' },
-    uid: { type: 'string' },
-    version: { type: 'integer' },
-    connections: { type: 'array', items: peerConnectionSchema },
+const targetSchema = object(
+  {
+    address: str,
+    direct: bool,
+    state: str,
+    failures: int,
+    lastError: { type: ['string', 'null'] },
+    retryInMs: { type: 'number' },
+    peer: str,
   },
-} as const;
+  ['retryInMs', 'peer'],
+);
 
-const connectionSchema = {
-  type: 'object',
-  required: ['address', 'outbound', 'state', 'info', 'encrypted'],
-  properties: {
-    address: { type: 'string' },
-    outbound: { type: 'boolean' },
-    state: { type: 'string' },
-    info: { type: 'string' },
-    name: { type: 'string' },
-    nickname: { type: 'string' },
-    encrypted: { type: 'boolean' },
-    overlay: {
-      type: 'object',
-      required: ['path', 'healthy', 'encrypted'],
-      properties: {
-        path: { type: 'string' },
-        healthy: { type: 'boolean' },
-        encrypted: { type: 'boolean' },
-        pmtu: { type: 'integer' },
-      },
-    },
-  },
-} as const;
+export const routerReportSchema = object({
+  name: str,
+  nickname: str,
+  uid: str,
+  version: int,
+  shortId: { type: ['integer', 'null'] },
+  protocol: object({ name: str, minVersion: int, maxVersion: int }),
+  encryption: bool,
+  peerDiscovery: bool,
+  port: int,
+  connLimit: int,
+  peers: arrayOf(peerSchema),
+  connections: arrayOf(connectionSchema),
+  targets: arrayOf(targetSchema),
+  terminations: int,
+  unicastRoutes: { type: 'object', additionalProperties: str },
+  topologyDigest: str,
+});
 
-export const routerReportSchema = {
-  type: 'object',
-  required: [
-    'name',
-    'nickname',
-    'uid',
-    'protocol',
-    'encryption',
-    'peerDiscovery',
-    'port',
-    'connLimit',
-    'peers',
-    'connections',
-    'targets',
-    'terminations',
-    'unicastRoutes',
-  ],
-  properties: {
-    name: { type: 'string' },
-    nickname: { type: 'string' },
-    uid: { type: 'string' },
-    protocol: {
-      type: 'object',
-      required: ['name', 'minVersion', 'maxVersion'],
-      properties: {
-        name: { type: 'string' },
-        minVersion: { type: 'integer' },
-        maxVersion: { type: 'integer' },
-      },
-    },
-    encryption: { type: 'boolean' },
-    peerDiscovery: { type: 'boolean' },
-    port: { type: 'integer' },
-    connLimit: { type: 'integer' },
-    peers: { type: 'array', items: peerSchema },
-    connections: { type: 'array', items: connectionSchema },
-    targets: { type: 'array', items: { type: 'string' } },
-    terminations: { type: 'integer' },
-    unicastRoutes: { type: 'object', additionalProperties: { type: 'string' } },
-  },
-} as const;
-
-export const reportSchema = {
-  type: 'object',
-  required: ['version', 'router'],
-  properties: { version: { type: 'string' }, router: routerReportSchema },
-  // Extension sections are serialised as they are.
-  additionalProperties: true,
-} as const;
+/** The whole /report: version, router, and extension sections serialised as they are. */
+export const reportSchema = object({ version: str, router: routerReportSchema });

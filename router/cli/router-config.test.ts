@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WeftError } from '../../common/errors.js';
+import { weftErrorOf } from '../daemon/test-support.js';
 import { parseRouterConfig, type RouterFlags } from './router-config.js';
 
 const machine = { hostname: 'host1', cwd: '/srv' };
@@ -8,15 +8,7 @@ function parse(flags: RouterFlags, peers: string[] = [], env: { WEFT_PASSWORD?: 
   return parseRouterConfig(flags, peers, env, machine);
 }
 
-function failure(f: () => unknown): WeftError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof WeftError) return e;
-    throw e;
-  }
-  throw new Error('expected a WeftError');
-}
+const failure = weftErrorOf;
 
 describe('parseRouterConfig', () => {
   it('fills in Weave-like defaults', () => {
@@ -26,6 +18,7 @@ describe('parseRouterConfig', () => {
       port: 6783,
       host: '',
       http: { host: '127.0.0.1', port: 6784 },
+      metrics: { host: '127.0.0.1', port: 6782 },
       dataDir: '/var/lib/weft',
       password: undefined,
       connLimit: 200,
@@ -43,6 +36,7 @@ describe('parseRouterConfig', () => {
         port: '7000',
         host: '198.18.0.1',
         httpAddr: '198.18.0.1:0',
+        metricsAddr: 'off',
         dataDir: 'state',
         password: 's3cret',
         connLimit: '5',
@@ -57,6 +51,7 @@ describe('parseRouterConfig', () => {
       port: 7000,
       host: '198.18.0.1',
       http: { host: '198.18.0.1', port: 0 },
+      metrics: null,
       dataDir: '/srv/state',
       password: 's3cret',
       connLimit: 5,
@@ -89,6 +84,7 @@ describe('parseRouterConfig', () => {
     [{ host: 'localhost' }, '--host'],
     [{ httpAddr: '127.0.0.1' }, '--http-addr'],
     [{ httpAddr: 'x:80' }, '--http-addr'],
+    [{ metricsAddr: '6782' }, '--metrics-addr'],
     [{ connLimit: '-1' }, '--conn-limit'],
     [{ logLevel: 'loud' }, '--log-level'],
     [{ nickname: 'has space' }, '--nickname'],

@@ -17,6 +17,7 @@ export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn'
 export const ROUTER_DEFAULTS = {
   port: DEFAULT_MESH_PORT,
   httpAddr: '127.0.0.1:6784',
+  metricsAddr: '127.0.0.1:6782',
   dataDir: '/var/lib/weft',
   connLimit: 200,
   logLevel: 'info' as LogLevel,
@@ -32,6 +33,8 @@ export interface RouterConfig {
   host: string;
   /** HTTP API address. */
   http: { host: string; port: number };
+  /** Prometheus /metrics address, or null when turned off (`--metrics-addr off`). */
+  metrics: { host: string; port: number } | null;
   dataDir: string;
   /** Never logged, never reported. */
   password: string | undefined;
@@ -49,6 +52,7 @@ export interface RouterFlags {
   port?: string;
   host?: string;
   httpAddr?: string;
+  metricsAddr?: string;
   dataDir?: string;
   password?: string;
   connLimit?: string;
@@ -105,6 +109,10 @@ export function parseRouterConfig(
     port: flags.port === undefined ? ROUTER_DEFAULTS.port : parsePort(flags.port, '--port'),
     host: flags.host === undefined ? '' : parseBindHost(flags.host, '--host'),
     http: parseHttpAddr(flags.httpAddr ?? ROUTER_DEFAULTS.httpAddr),
+    metrics:
+      flags.metricsAddr === 'off'
+        ? null
+        : parseHttpAddr(flags.metricsAddr ?? ROUTER_DEFAULTS.metricsAddr, '--metrics-addr'),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(machine.cwd, dataDir),
     password: password === '' ? undefined : password,
     connLimit:

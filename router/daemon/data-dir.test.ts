@@ -1,20 +1,14 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WeftError } from '../../common/errors.js';
 import { lockDataDir, PID_FILE, prepareDataDir } from './data-dir.js';
+import { tempDirs } from './test-support.js';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'weft-dd-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const dirs = tempDirs('weft-dd-');
+const tmp = dirs.make;
+afterEach(dirs.removeAll);
 
 describe('prepareDataDir', () => {
   it('creates nested directories with mode 0700', () => {

@@ -26,7 +26,8 @@ export function prepareDataDir(dir: string): void {
   if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process exists (EPERM: it exists but is not ours). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -60,7 +61,7 @@ export function lockDataDir(dir: string, pid = process.pid): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const other = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
-      if (Number.isSafeInteger(other) && other > 0 && other !== pid && isAlive(other)) {
+      if (Number.isSafeInteger(other) && other > 0 && other !== pid && processAlive(other)) {
         throw new WeftError(
           'BAD_REQUEST',
           `--data-dir: ${dir} is in use by another weft router (pid ${other})`,

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WeftError } from '../../common/errors.js';
 import { SeededRandom } from '../../common/random.js';
 import { choosePeerName, derivePeerName, newPeerUid, parsePeerName, peerNameFromSeed } from './identity.js';
+import { weftErrorOf } from './test-support.js';
 
 const firstOctet = (name: string) => Number.parseInt(name.slice(0, 2), 16);
 
@@ -63,14 +63,9 @@ describe('choosePeerName', () => {
   });
 
   it('a malformed explicit name is an INVALID_PEER_NAME error', () => {
-    let e: unknown;
-    try {
-      choosePeerName({ flag: 'not-a-mac', dataDir, random });
-    } catch (x) {
-      e = x;
-    }
-    expect(e).toBeInstanceOf(WeftError);
-    expect((e as WeftError).code).toBe('INVALID_PEER_NAME');
+    expect(weftErrorOf(() => choosePeerName({ flag: 'not-a-mac', dataDir, random })).code).toBe(
+      'INVALID_PEER_NAME',
+    );
   });
 
   it('the stored name is kept even if the machine id changed', () => {

@@ -1,18 +1,12 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JsonRouterState, ROUTER_STATE_FILE } from './router-state.js';
+import { tempDirs } from './test-support.js';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'weft-rs-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const dirs = tempDirs('weft-rs-');
+const tmp = dirs.make;
+afterEach(dirs.removeAll);
 
 describe('JsonRouterState', () => {
   it('starts empty and survives a reopen', () => {

@@ -119,7 +119,7 @@ export async function meshRoutes(app: FastifyInstance, opts: MeshRoutesOptions):
       const { peers, replace } = requestedPeers(req);
       const addresses = mustParsePeerAddresses(peers, defaultPort);
       mesh.connect(addresses, { replace });
-      return { targets: mesh.report().targets };
+      return { targets: mesh.directTargets() };
     },
   );
 
@@ -133,7 +133,7 @@ export async function meshRoutes(app: FastifyInstance, opts: MeshRoutesOptions):
       const { peers } = requestedPeers(req);
       if (peers.length === 0) throw new WeftError('BAD_REQUEST', 'forget needs at least one peer');
       mesh.forget(mustParsePeerAddresses(peers, defaultPort));
-      return { targets: mesh.report().targets };
+      return { targets: mesh.directTargets() };
     },
   );
 }

@@ -1,0 +1,39 @@
+/**
+ * `weft router [flags] [peer…]`: run the router in the foreground (systemd,
+ * Kubernetes, tests). Flags are declared here and validated by
+ * parseRouterConfig; later subsystems add theirs to ROUTER_FLAGS' neighbours
+ * (IPAM: --ipalloc-*, data plane: --no-fastdp, --mtu, metrics: --metrics-addr).
+ */
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { parseRouterConfig, ROUTER_DEFAULTS, type RouterFlags } from './router-config.js';
+
+export function registerRouterCommand(program: Command): void {
+  program
+    .command('router')
+    .description('run the weft router in the foreground')
+    .argument('[peers...]', 'host[:port] of peers to connect to')
+    .option('--name <mac>', 'peer name (xx:xx:xx:xx:xx:xx); default derived from the machine id and data dir')
+    .option('--nickname <name>', 'human-friendly name shown in status (default: hostname)')
+    .option('--port <port>', `mesh TCP port (default ${ROUTER_DEFAULTS.port})`)
+    .option('--host <ip>', 'address to bind the mesh port to (default: all)')
+    .option('--http-addr <host:port>', `HTTP API address (default ${ROUTER_DEFAULTS.httpAddr})`)
+    .option('--metrics-addr <host:port>', `Prometheus metrics address, or "off" (default ${ROUTER_DEFAULTS.metricsAddr})`)
+    .option('--data-dir <dir>', `state directory (default ${ROUTER_DEFAULTS.dataDir})`)
+    .option(
+      '--password <password>',
+      'encrypt and authenticate the mesh with this password (or env WEFT_PASSWORD)',
+    )
+    .option('--conn-limit <n>', `maximum number of connections (default ${ROUTER_DEFAULTS.connLimit})`)
+    .option('--no-discovery', 'do not connect to peers learned from other peers')
+    .option('--log-level <level>', `trace, debug, info, warn or error (default ${ROUTER_DEFAULTS.logLevel})`)
+    .action(async (peers: string[], flags: RouterFlags) => {
+      const config = parseRouterConfig(flags, peers, process.env, {
+        hostname: hostname(),
+        cwd: process.cwd(),
+      });
+      // Loaded only here so that client subcommands do not pay for the daemon's imports.
+      const { runRouter } = await import('../daemon/run.js');
+      await runRouter(config);
+    });
+}

@@ -1,0 +1,215 @@
+/**
+ * `weft router`'s process: wires the mesh to real adapters and runs until
+ * SIGTERM/SIGINT. Holds no logic of its own beyond wiring and ordering:
+ *
+ *   data dir (0700, pid lock) → pino → stored state → peer name, fresh UID
+ *   → PSK (slow KDF, off the event loop) → mesh (TCP listen, dial targets)
+ *   → HTTP API → ready … signal → API drains → mesh closes → state flushed
+ *   → lock released → exit 0.
+ *
+ * Start-up failures (port in use, data dir locked, bad name) throw a WeftError
+ * whose message the CLI prints as one line.
+ */
+import { systemClock } from '../../common/clock.js';
+import { WeftError } from '../../common/errors.js';
+import { cryptoRandom } from '../../common/random.js';
+import { derivePskAsync } from '../../crypto/index.js';
+import { buildApi } from '../api/app.js';
+import type { ApiExtension } from '../api/extension.js';
+import type { RouterConfig } from '../cli/router-config.js';
+import { weftVersion } from '../cli/version.js';
+import { meshMetricsSource, startRouterMetrics } from '../metrics/index.js';
+import { TcpTransport } from '../transport/tcp.js';
+import { lockDataDir, prepareDataDir } from './data-dir.js';
+import { choosePeerName, newPeerUid } from './identity.js';
+import { createDaemonLogger } from './logging.js';
+import { readMachineId } from './machine-id.js';
+import { createMeshEngine } from './mesh-driver.js';
+import { JsonRouterState } from './router-state.js';
+
+/** How long a graceful shutdown may take before we exit anyway. */
+export const SHUTDOWN_GRACE_MS = 5_000;
+
+export interface RunningRouter {
+  readonly name: string;
+  readonly meshAddress: string;
+  readonly httpAddress: string;
+  /** Resolves when the router has shut down (after a signal or `shutdown()`). */
+  readonly done: Promise<void>;
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startRouter(
+  config: RouterConfig,
+  /** `ownProcess` (default true): handle SIGTERM/SIGINT and crash on uncaught errors, as the CLI wants. */
+  opts: { extensions?: ApiExtension[]; ownProcess?: boolean } = {},
+): Promise<RunningRouter> {
+  prepareDataDir(config.dataDir);
+  const releaseLock = lockDataDir(config.dataDir);
+  const pino = createDaemonLogger(config.logLevel);
+  const log = pino.child({ component: 'daemon' });
+  const ownProcess = opts.ownProcess !== false;
+  if (ownProcess) {
+    // A bug must not leave a half-working router behind: log it, exit non-zero,
+    // let systemd/Kubernetes (or the operator) restart us with a clean state.
+    const fatal = (e: unknown) => {
+      pino.fatal(
+        { err: e instanceof Error ? { message: e.message, stack: e.stack } : String(e) },
+        'weft router crashed',
+      );
+      pino.flush();
+      process.exit(1);
+    };
+    process.on('uncaughtException', fatal);
+    process.on('unhandledRejection', fatal);
+  }
+  const cleanups: (() => Promise<void> | void)[] = [releaseLock];
+  const runCleanups = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log.warn({ err: String(e) }, 'error during shutdown');
+      }
+    }
+  };
+  try {
+    const state = new JsonRouterState(config.dataDir);
+    cleanups.push(() => state.close());
+    const choice = choosePeerName({
+      flag: config.name,
+      stored: state.peerName(),
+      machineId: readMachineId(),
+      dataDir: config.dataDir,
+      random: cryptoRandom,
+    });
+    if (choice.persist) state.setPeerName(choice.name);
+    const uid = newPeerUid(cryptoRandom);
+    const psk = config.password === undefined ? null : await derivePskAsync(config.password);
+    const targets = [...new Set([...config.peers, ...state.directPeers()])];
+    log.info(
+      {
+        version: weftVersion(),
+        name: choice.name,
+        nameSource: choice.source,
+        nickname: config.nickname,
+        uid: uid.toString(),
+        encryption: psk !== null,
+        dataDir: config.dataDir,
+        targets,
+      },
+      'weft router starting',
+    );
+
+    const mesh = createMeshEngine(
+      {
+        name: choice.name,
+        nickname: config.nickname,
+        uid,
+        psk,
+        port: config.port,
+        host: config.host,
+        connLimit: config.connLimit,
+        discovery: config.discovery,
+        targets,
+      },
+      {
+        transport: new TcpTransport(),
+        clock: systemClock,
+        random: cryptoRandom,
+        logger: pino, // the mesh core adds its own component binding
+        directPeersChanged: (peers) => state.setDirectPeers(peers),
+      },
+    );
+    // Persist the start-up targets now, so a router restarted without its
+    // command-line peers still finds them.
+    state.setDirectPeers(targets);
+    const meshAddress = await mesh.start().catch((e: Error) => {
+      throw new WeftError(
+        'BAD_REQUEST',
+        `cannot listen on mesh port ${config.host || '*'}:${config.port}: ${e.message}`,
+      );
+    });
+    cleanups.push(() => mesh.stop());
+
+    let draining = false;
+    const api = await buildApi({
+      mesh,
+      version: weftVersion(),
+      extensions: opts.extensions ?? [],
+      logger: pino.child({ component: 'api' }),
+      defaultPort: config.port,
+      draining: () => draining,
+    });
+    const httpAddress = await api
+      .listen({ host: config.http.host, port: config.http.port })
+      .catch((e: Error) => {
+        throw new WeftError(
+          'BAD_REQUEST',
+          `cannot listen on --http-addr ${config.http.host}:${config.http.port}: ${e.message}`,
+        );
+      });
+    cleanups.push(() => api.close());
+    let metricsAddress: string | null = null;
+    if (config.metrics) {
+      const addr = config.metrics;
+      const metrics = await startRouterMetrics({
+        addr,
+        version: weftVersion(),
+        sources: { mesh: meshMetricsSource(mesh) },
+        logger: pino.child({ component: 'metrics' }),
+      }).catch((e: Error) => {
+        throw new WeftError('BAD_REQUEST', `cannot listen on --metrics-addr ${addr.host}:${addr.port}: ${e.message}`);
+      });
+      cleanups.push(() => metrics.close());
+      metricsAddress = metrics.address;
+    }
+    log.info({ name: choice.name, meshAddress, httpAddress, metricsAddress }, 'weft router ready');
+
+    let resolveDone!: () => void;
+    const done = new Promise<void>((r) => {
+      resolveDone = r;
+    });
+    let stopping: Promise<void> | undefined;
+    const shutdown = (reason: string): Promise<void> => {
+      if (stopping) return stopping;
+      draining = true;
+      log.info({ reason }, 'weft router shutting down');
+      const force = setTimeout(() => {
+        log.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown took too long, exiting');
+        pino.flush();
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS);
+      force.unref();
+      stopping = (async () => {
+        if (ownProcess) {
+          process.removeListener('SIGTERM', onSignal);
+          process.removeListener('SIGINT', onSignal);
+        }
+        await runCleanups();
+        clearTimeout(force);
+        log.info({}, 'weft router stopped');
+        pino.flush();
+        resolveDone();
+      })();
+      return stopping;
+    };
+    const onSignal = (sig: NodeJS.Signals) => void shutdown(sig);
+    if (ownProcess) {
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    }
+    return { name: choice.name, meshAddress, httpAddress, done, shutdown };
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e) }, 'weft router failed to start');
+    await runCleanups();
+    pino.flush();
+    throw e;
+  }
+}
+
+/** Run in the foreground until a signal, then resolve (the CLI then exits 0). */
+export async function runRouter(config: RouterConfig, extensions: ApiExtension[] = []): Promise<void> {
+  const router = await startRouter(config, { extensions });
+  await router.done;
+}
