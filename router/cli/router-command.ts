@@ -18,7 +18,10 @@ export function registerRouterCommand(program: Command): void {
     .option('--port <port>', `mesh TCP port (default ${ROUTER_DEFAULTS.port})`)
     .option('--host <ip>', 'address to bind the mesh port to (default: all)')
     .option('--http-addr <host:port>', `HTTP API address (default ${ROUTER_DEFAULTS.httpAddr})`)
-    .option('--metrics-addr <host:port>', `Prometheus metrics address, or "off" (default ${ROUTER_DEFAULTS.metricsAddr})`)
+    .option(
+      '--metrics-addr <host:port>',
+      `Prometheus metrics address, or "off" (default ${ROUTER_DEFAULTS.metricsAddr})`,
+    )
     .option('--data-dir <dir>', `state directory (default ${ROUTER_DEFAULTS.dataDir})`)
     .option(
       '--password <password>',

@@ -159,7 +159,10 @@ export async function startRouter(
         sources: { mesh: meshMetricsSource(mesh) },
         logger: pino.child({ component: 'metrics' }),
       }).catch((e: Error) => {
-        throw new WeftError('BAD_REQUEST', `cannot listen on --metrics-addr ${addr.host}:${addr.port}: ${e.message}`);
+        throw new WeftError(
+          'BAD_REQUEST',
+          `cannot listen on --metrics-addr ${addr.host}:${addr.port}: ${e.message}`,
+        );
       });
       cleanups.push(() => metrics.close());
       metricsAddress = metrics.address;
