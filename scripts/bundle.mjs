@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
 // Bundle the CNI plugins into single CommonJS files under dist/cni/. A plugin
 // is a fresh Node process on every CNI call, so what it loads is what it
 // costs: one minified file, CommonJS (Node's ES module loader adds ~10 ms of
@@ -42,9 +47,10 @@ const lazyExternals = {
 // `--outdir DIR` lets tests build private bundles; keep DIR inside the
 // repository so the lazy require still finds node_modules and build/.
 const at = process.argv.indexOf('--outdir');
-const outdir = at > 0 ? process.argv[at + 1] : 'dist/cni';
+const outdir = at > 0 ? resolve(process.argv[at + 1]) : resolve(root, 'dist/cni');
 mkdirSync(outdir, { recursive: true });
 await build({
+  absWorkingDir: root,
   entryPoints: entries,
   outdir,
   outExtension: { '.js': '.cjs' },

@@ -23,11 +23,12 @@ export class FakeRouter {
   mode: FakeRouterMode = 'ok';
   private readonly range = mustParseCidr('10.32.0.0/12');
   private next = 1;
-  private server: Server | undefined;
+  private readonly servers: Server[] = [];
   private readonly hanging = new Set<ServerResponse>();
 
+  /** Port of the first server (most tests run one). */
   get port(): number {
-    return (this.server!.address() as AddressInfo).port;
+    return (this.servers[0]!.address() as AddressInfo).port;
   }
 
   get endpoint(): string {
@@ -36,13 +37,16 @@ export class FakeRouter {
 
   /**
    * Start listening (on `port`, default an ephemeral one), creating the socket
-   * synchronously. Listening again after close() keeps the allocations: a
-   * router that went down and came back.
+   * synchronously; resolves to the port. Listening again after close() keeps
+   * the allocations (a router that went down and came back); listening in
+   * several namespaces shares them (one ring seen from several hosts).
    */
-  listen(port = 0): Promise<void> {
+  listen(port = 0): Promise<number> {
     const server = createServer((req, res) => this.handle(req, res));
-    this.server = server;
-    const ready = new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    this.servers.push(server);
+    const ready = new Promise<number>((resolve) =>
+      server.once('listening', () => resolve((server.address() as AddressInfo).port)),
+    );
     server.listen(port);
     return ready;
   }
@@ -50,8 +54,16 @@ export class FakeRouter {
   async close(): Promise<void> {
     for (const r of this.hanging) r.destroy();
     this.hanging.clear();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeAllConnections();
+    const all = this.servers.splice(0);
+    await Promise.all(
+      all.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
   }
 
   private used(ip: number): boolean {

@@ -16,6 +16,8 @@ export const OVERLAY_MTU = 1376;
 export class CniLabHost {
   readonly runtime: TestRuntime;
   router: FakeRouter | undefined;
+  private apiPort = 0;
+  private ownsRouter = true;
   private ns: Netns | undefined;
   private n = 0;
 
@@ -27,37 +29,42 @@ export class CniLabHost {
     this.runtime = new TestRuntime(host.ns, [plugins.binDir, REFERENCE_PLUGINS]);
   }
 
+  /**
+   * `sharedRouter`: serve this allocation table (another host's) here too, as
+   * every router of a cluster answers from the same ring.
+   */
   static async create(
     lab: Lab,
     host: Host,
-    opts: { fakeRouter?: boolean; plugins?: TestPlugins } = {},
+    opts: { fakeRouter?: boolean; plugins?: TestPlugins; sharedRouter?: FakeRouter } = {},
   ): Promise<CniLabHost> {
     const h = new CniLabHost(lab, host, opts.plugins ?? buildTestPlugins());
-    if (opts.fakeRouter ?? true) await h.startFakeRouter();
+    if (opts.fakeRouter ?? true) await h.startFakeRouter(opts.sharedRouter);
     return h;
   }
 
   /** What the router would have set up: its bridge with the overlay MTU, and the IPAM API. */
-  async startFakeRouter(): Promise<void> {
+  async startFakeRouter(shared?: FakeRouter): Promise<void> {
     await this.lab.ipIn(this.host.ns, ['link', 'add', 'name', 'weft', 'type', 'bridge']);
     // Set after creation, so the MTU is the bridge's own and does not float with its ports.
     await this.lab.ipIn(this.host.ns, ['link', 'set', 'weft', 'mtu', String(OVERLAY_MTU), 'up']);
-    this.router = new FakeRouter();
+    this.router = shared ?? new FakeRouter();
+    this.ownsRouter = !shared;
     await this.listenInside(0);
   }
 
   /** (Re)start the fake API inside the host namespace. */
   async listenInside(port: number): Promise<void> {
     this.ns ??= Netns.open(this.host.ns);
-    let ready!: Promise<void>;
+    let ready!: Promise<number>;
     withNetns(this.ns, () => {
       ready = this.router!.listen(port);
     });
-    await ready;
+    this.apiPort = await ready;
   }
 
   get routerAddr(): string {
-    return this.router ? this.router.endpoint : '127.0.0.1:6784';
+    return this.router ? `127.0.0.1:${this.apiPort}` : '127.0.0.1:6784';
   }
 
   /** The default weft conflist pointed at this host's router. */
@@ -89,7 +96,7 @@ export class CniLabHost {
   }
 
   async close(): Promise<void> {
-    await this.router?.close();
+    if (this.ownsRouter) await this.router?.close();
     this.ns?.close();
     this.plugins.cleanup();
   }
