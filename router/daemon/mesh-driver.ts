@@ -22,6 +22,7 @@ export function createMeshEngine(config: MeshEngineConfig, deps: MeshEngineDeps)
     discovery: config.discovery,
     connLimit: config.connLimit,
     targets: config.targets,
+    ...(config.overlay ? { overlay: config.overlay } : {}),
     software: `weft ${weftVersion()}`,
     transport: deps.transport,
     scheduler: realScheduler,
@@ -29,6 +30,7 @@ export function createMeshEngine(config: MeshEngineConfig, deps: MeshEngineDeps)
   });
   const router = driver.router;
   return {
+    router,
     async start() {
       const listener = await driver.listen(
         joinHostPort(config.host === '' ? '0.0.0.0' : config.host, config.port),

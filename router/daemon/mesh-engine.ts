@@ -7,6 +7,8 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import type { Random } from '../../common/random.js';
 import type { MeshControl } from '../api/mesh-control.js';
+import type { Overlay } from '../mesh/overlay-api.js';
+import type { MeshRouter } from '../mesh/router.js';
 import type { StreamTransport } from '../transport/stream.js';
 
 export interface MeshEngineConfig {
@@ -22,6 +24,8 @@ export interface MeshEngineConfig {
   discovery: boolean;
   /** Direct peers to start with (command line ∪ persisted). */
   targets: string[];
+  /** The data plane; the mesh's do-nothing overlay when absent. */
+  overlay?: Overlay;
 }
 
 export interface MeshEngineDeps {
@@ -34,6 +38,8 @@ export interface MeshEngineDeps {
 }
 
 export interface MeshEngine extends MeshControl {
+  /** The core itself, for subsystems (gossip channels, peer changes, routes). */
+  readonly router: MeshRouter;
   /** Listen on the mesh port and start connecting; resolves with the bound address. */
   start(): Promise<string>;
   /** Close every connection and the listener, cancel timers. */

@@ -15,9 +15,9 @@ import { WeftError } from '../../common/errors.js';
 import { cryptoRandom } from '../../common/random.js';
 import { derivePskAsync } from '../../crypto/index.js';
 import { buildApi } from '../api/app.js';
-import type { ApiExtension } from '../api/extension.js';
 import type { RouterConfig } from '../cli/router-config.js';
 import { weftVersion } from '../cli/version.js';
+import type { Overlay } from '../mesh/overlay-api.js';
 import { meshMetricsSource, startRouterMetrics } from '../metrics/index.js';
 import { TcpTransport } from '../transport/tcp.js';
 import { lockDataDir, prepareDataDir } from './data-dir.js';
@@ -26,6 +26,7 @@ import { createDaemonLogger } from './logging.js';
 import { readMachineId } from './machine-id.js';
 import { createMeshEngine } from './mesh-driver.js';
 import { JsonRouterState } from './router-state.js';
+import type { OverlayFactory, Subsystem, SubsystemFactory } from './subsystem.js';
 
 /** How long a graceful shutdown may take before we exit anyway. */
 export const SHUTDOWN_GRACE_MS = 5_000;
@@ -39,11 +40,16 @@ export interface RunningRouter {
   shutdown(reason: string): Promise<void>;
 }
 
-export async function startRouter(
-  config: RouterConfig,
-  /** `ownProcess` (default true): handle SIGTERM/SIGINT and crash on uncaught errors, as the CLI wants. */
-  opts: { extensions?: ApiExtension[]; ownProcess?: boolean } = {},
-): Promise<RunningRouter> {
+export interface StartOptions {
+  /** Subsystems riding on the mesh (IPAM, DNS), started in order, stopped in reverse before the mesh. */
+  subsystems?: SubsystemFactory[];
+  /** The data plane: created before the mesh (which needs its Overlay), stopped after it. */
+  overlay?: OverlayFactory;
+  /** Handle SIGTERM/SIGINT, crash on uncaught errors, force-exit a stuck shutdown (default true, as the CLI wants). */
+  ownProcess?: boolean;
+}
+
+export async function startRouter(config: RouterConfig, opts: StartOptions = {}): Promise<RunningRouter> {
   prepareDataDir(config.dataDir);
   const releaseLock = lockDataDir(config.dataDir);
   const pino = createDaemonLogger(config.logLevel);
@@ -101,6 +107,15 @@ export async function startRouter(
       'weft router starting',
     );
 
+    const base = { config, name: choice.name, uid, clock: systemClock, random: cryptoRandom, logger: pino };
+    const subsystems: Subsystem[] = [];
+    let overlay: Overlay | undefined;
+    if (opts.overlay) {
+      const dp = await opts.overlay(base);
+      overlay = dp.overlay;
+      subsystems.push(dp.subsystem);
+      cleanups.push(() => dp.subsystem.stop());
+    }
     const mesh = createMeshEngine(
       {
         name: choice.name,
@@ -112,6 +127,7 @@ export async function startRouter(
         connLimit: config.connLimit,
         discovery: config.discovery,
         targets,
+        ...(overlay ? { overlay } : {}),
       },
       {
         transport: new TcpTransport(),
@@ -121,6 +137,14 @@ export async function startRouter(
         directPeersChanged: (peers) => state.setDirectPeers(peers),
       },
     );
+    cleanups.push(() => mesh.stop());
+    // Subsystems stop before the mesh closes (reverse order of cleanups), so
+    // they can still tell peers goodbye.
+    for (const factory of opts.subsystems ?? []) {
+      const sub = await factory({ ...base, mesh: mesh.router });
+      subsystems.push(sub);
+      cleanups.push(() => sub.stop());
+    }
     // Persist the start-up targets now, so a router restarted without its
     // command-line peers still finds them.
     state.setDirectPeers(targets);
@@ -130,13 +154,13 @@ export async function startRouter(
         `cannot listen on mesh port ${config.host || '*'}:${config.port}: ${e.message}`,
       );
     });
-    cleanups.push(() => mesh.stop());
+    for (const sub of subsystems) await sub.start?.();
 
     let draining = false;
     const api = await buildApi({
       mesh,
       version: weftVersion(),
-      extensions: opts.extensions ?? [],
+      extensions: subsystems.flatMap((sub) => (sub.api ? [sub.api] : [])),
       logger: pino.child({ component: 'api' }),
       defaultPort: config.port,
       draining: () => draining,
@@ -156,7 +180,10 @@ export async function startRouter(
       const metrics = await startRouterMetrics({
         addr,
         version: weftVersion(),
-        sources: { mesh: meshMetricsSource(mesh) },
+        sources: Object.assign(
+          { mesh: meshMetricsSource(mesh) },
+          ...subsystems.map((sub) => sub.metrics ?? {}),
+        ),
         logger: pino.child({ component: 'metrics' }),
       }).catch((e: Error) => {
         throw new WeftError(
@@ -178,12 +205,14 @@ export async function startRouter(
       if (stopping) return stopping;
       draining = true;
       log.info({ reason }, 'weft router shutting down');
-      const force = setTimeout(() => {
-        log.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown took too long, exiting');
-        pino.flush();
-        process.exit(1);
-      }, SHUTDOWN_GRACE_MS);
-      force.unref();
+      const force = ownProcess
+        ? setTimeout(() => {
+            log.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown took too long, exiting');
+            pino.flush();
+            process.exit(1);
+          }, SHUTDOWN_GRACE_MS)
+        : undefined;
+      force?.unref();
       stopping = (async () => {
         if (ownProcess) {
           process.removeListener('SIGTERM', onSignal);
@@ -212,7 +241,7 @@ export async function startRouter(
 }
 
 /** Run in the foreground until a signal, then resolve (the CLI then exits 0). */
-export async function runRouter(config: RouterConfig, extensions: ApiExtension[] = []): Promise<void> {
-  const router = await startRouter(config, { extensions });
+export async function runRouter(config: RouterConfig, opts: StartOptions = {}): Promise<void> {
+  const router = await startRouter(config, opts);
   await router.done;
 }
