@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WeftError } from '../../common/errors.js';
+import type { Report } from '../api/report.js';
 import type { RouterConfig } from '../cli/router-config.js';
 import { PID_FILE } from './data-dir.js';
 import { type RunningRouter, startRouter } from './run.js';
@@ -56,8 +57,8 @@ describe('startRouter', () => {
     running.splice(0);
     const r2 = await start(config(dir));
     expect(r2.name).toBe(r1.name);
-    const report = await (await fetch(`${r2.httpAddress}/report`)).json();
-    expect(report.router.targets.map((t: { address: string }) => t.address)).toEqual(['127.0.0.1:1']);
+    const report = (await (await fetch(`${r2.httpAddress}/report`)).json()) as Report;
+    expect(report.router.targets.map((t) => t.address)).toEqual(['127.0.0.1:1']);
   });
 
   it('runs subsystems: channel registration, API extension, start after the mesh, stop before it', async () => {
@@ -90,7 +91,7 @@ describe('startRouter', () => {
       };
     };
     const r = await start(config(dirs.make()), [sub]);
-    const report = await (await fetch(`${r.httpAddress}/report`)).json();
+    const report = (await (await fetch(`${r.httpAddress}/report`)).json()) as Report;
     expect(report.unit).toEqual({ hello: 'world' });
     const res = await fetch(`${r.httpAddress}/unit`);
     expect(res.status).toBe(404);
