@@ -15,15 +15,14 @@
  * lines on stdout: {"event":...} on overlay events and {"report":...} every
  * 300 ms. SIGTERM stops the overlay (devices stay unless config.resetOnExit).
  */
-import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { systemClock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
-import type { DirectionalKeys, MeshSession } from '../../crypto/contracts.js';
 import { WeftOverlay } from '../../router/dataplane/overlay.js';
 import { openNetlinkKernel } from '../../router/kernel/netlink-kernel.js';
 import type { PeerName } from '../../router/mesh/gossip-api.js';
 import type { MeshRoutes, OverlayConnection } from '../../router/mesh/overlay-api.js';
+import { fakeSession } from './dataplane-fake-session.js';
 
 export interface HarnessPeer {
   index: number;
@@ -62,22 +61,6 @@ const logger: Logger = {
   error: (o, m) => out({ log: 'error', msg: m, ...o }),
   child: () => logger,
 };
-
-/** Mirrored directional keys from the password, like a Noise session's. */
-function fakeSession(password: string, local: PeerName, remote: PeerName): MeshSession {
-  const h = (label: string, from: string, to: string) =>
-    new Uint8Array(createHash('sha256').update(`${password}|${label}|${from}>${to}`).digest());
-  const deriveKeys = (label: string): DirectionalKeys => ({
-    send: h(label, local, remote),
-    recv: h(label, remote, local),
-  });
-  return {
-    deriveKeys,
-    handshakeHash: h('hash', [local, remote].sort().join(), ''),
-    sealer: { seal: (b) => b },
-    opener: { open: (b) => ({ ok: true, value: b }) },
-  };
-}
 
 /** BFS routes over the static links, ties broken by peer name (as the mesh does). */
 function staticRoutes(): MeshRoutes {

@@ -14,7 +14,7 @@ export async function startCapture(
   iface: string,
   args: string[],
 ): Promise<{ proc: ChildProcess; out: () => string }> {
-  const proc = lab.spawn(ns, 'tcpdump', ['-i', iface, '-n', '-l', '-p', ...args]);
+  const proc = lab.spawn(ns, 'tcpdump', ['-i', iface, '-n', '-l', '-p', '--immediate-mode', ...args]);
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => {
     out += d.toString('latin1');
@@ -127,4 +127,73 @@ async function waitFor(pred: () => boolean, timeoutMs: number): Promise<void> {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A packet captured to a file: start with `captureToFile`, stop with `stop()`. */
+export async function captureToFile(
+  lab: Lab,
+  ns: string,
+  iface: string,
+  file: string,
+  filter: string[] = [],
+): Promise<{ stop(): Promise<Buffer> }> {
+  const cap = await startCapture(lab, ns, iface, ['-U', '-s', '0', '-w', file, ...filter]);
+  return {
+    async stop() {
+      await new Promise((r) => setTimeout(r, 300));
+      await lab.kill(cap.proc, 'SIGINT');
+      const { readFileSync } = await import('node:fs');
+      return readFileSync(file);
+    },
+  };
+}
+
+export interface CapturedUdp {
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  payload: Buffer;
+}
+
+/** UDP datagrams (IPv4 over Ethernet, unfragmented) in a classic pcap file. */
+export function udpPayloads(pcap: Buffer): CapturedUdp[] {
+  const out: CapturedUdp[] = [];
+  if (pcap.length < 24 || pcap.readUInt32LE(0) !== 0xa1b2c3d4) return out;
+  let off = 24;
+  while (off + 16 <= pcap.length) {
+    const incl = pcap.readUInt32LE(off + 8);
+    const pkt = pcap.subarray(off + 16, off + 16 + incl);
+    off += 16 + incl;
+    if (pkt.length < 14 + 20 + 8 || pkt.readUInt16BE(12) !== 0x0800) continue;
+    const ip = pkt.subarray(14);
+    const ihl = (ip[0]! & 0x0f) * 4;
+    const fragmented = (ip.readUInt16BE(6) & 0x3fff) !== 0;
+    if (ip[9] !== 17 || fragmented) continue;
+    const udp = ip.subarray(ihl);
+    const fmt = (b: Buffer) => Array.from(b).join('.');
+    out.push({
+      src: fmt(ip.subarray(12, 16)),
+      dst: fmt(ip.subarray(16, 20)),
+      srcPort: udp.readUInt16BE(0),
+      dstPort: udp.readUInt16BE(2),
+      payload: Buffer.from(udp.subarray(8, udp.readUInt16BE(4))),
+    });
+  }
+  return out;
+}
+
+/** Send raw UDP datagrams (hex payloads) from inside a namespace. */
+export async function sendUdp(
+  lab: Lab,
+  ns: string,
+  ip: string,
+  port: number,
+  payloads: Uint8Array[],
+): Promise<void> {
+  const hex = JSON.stringify(payloads.map((p) => Buffer.from(p).toString('hex')));
+  await lab.mustExec(ns, process.execPath, [
+    '-e',
+    `const s=require('dgram').createSocket('udp4');const ps=${hex};let n=0;for(const p of ps)s.send(Buffer.from(p,'hex'),${port},'${ip}',()=>{if(++n===ps.length)s.close()})`,
+  ]);
 }
