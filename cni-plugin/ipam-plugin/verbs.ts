@@ -10,9 +10,8 @@
 import { ourAddresses } from '../check.js';
 import { parseLogKeys, parseWeftIpamConfig } from '../config.js';
 import { RouterIpam } from '../ipam/router-ipam.js';
-import type { IpamContext } from '../ipam/source.js';
+import { ipamContext } from '../ipam/source.js';
 import { lineLogger } from '../log.js';
-import { requestedIp } from '../requested.js';
 import type { Invocation, PluginVerbs } from '../skel.js';
 import { CniCode, CniError } from '../spec/errors.js';
 import { validAttachments } from '../spec/gc.js';
@@ -29,16 +28,6 @@ function routerIpam(inv: Invocation): RouterIpam {
   return new RouterIpam(parseWeftIpamConfig(section(inv)));
 }
 
-function context(inv: Invocation, withRequest: boolean): IpamContext {
-  const requested = withRequest ? requestedIp(inv.conf, inv.args) : undefined;
-  return {
-    network: inv.conf.name,
-    containerId: inv.env.containerId,
-    ifname: inv.env.ifname,
-    ...(requested ? { requested } : {}),
-  };
-}
-
 export function weftIpamVerbs(): PluginVerbs {
   return {
     name: 'weft-ipam',
@@ -49,7 +38,7 @@ export function weftIpamVerbs(): PluginVerbs {
     },
     async add(inv): Promise<CniResult> {
       const ipam = routerIpam(inv);
-      const ctx = context(inv, true);
+      const ctx = ipamContext(inv, true);
       const held = await ipam.lookup(ctx);
       if (held.length > 0)
         throw new CniError(
@@ -62,11 +51,11 @@ export function weftIpamVerbs(): PluginVerbs {
       return { ...r, dns: { ...r.dns, ...inv.conf.dns } };
     },
     async del(inv) {
-      await routerIpam(inv).del(context(inv, false));
+      await routerIpam(inv).del(ipamContext(inv, false));
     },
     async check(inv) {
       const ipam = routerIpam(inv);
-      const ctx = context(inv, false);
+      const ctx = ipamContext(inv, false);
       const prev = decodePrevResult(inv.conf);
       const expected = prev ? ourAddresses(prev, inv.env.ifname, inv.env.netns) : [];
       if (expected.length > 0) return ipam.check(ctx, expected);

@@ -3,7 +3,8 @@
  * HTTP API) or any IPAM plugin named in `ipam.type` (executed from CNI_PATH).
  * Both return IPAM-shaped results: addresses without interface indexes.
  */
-import type { RequestedIp } from '../requested.js';
+import { type RequestedIp, requestedIp } from '../requested.js';
+import type { Invocation } from '../skel.js';
 import type { Attachment } from '../spec/gc.js';
 import type { CniResult } from '../spec/result.js';
 
@@ -26,4 +27,15 @@ export interface IpamSource {
   gc(network: string, valid: readonly Attachment[]): Promise<void>;
   /** Fail with code 50/51 unless an ADD could succeed now. */
   status(): Promise<void>;
+}
+
+/** The attachment's identity from a call, with the requested address when `withRequest` (ADD). */
+export function ipamContext(inv: Invocation, withRequest: boolean): IpamContext {
+  const requested = withRequest ? requestedIp(inv.conf, inv.args) : undefined;
+  return {
+    network: inv.conf.name,
+    containerId: inv.env.containerId,
+    ifname: inv.env.ifname,
+    ...(requested ? { requested } : {}),
+  };
 }

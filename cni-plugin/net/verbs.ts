@@ -25,11 +25,11 @@ import { attachmentProblems, ourAddresses } from '../check.js';
 import { parseLogKeys, parseWeftNetConfig, type WeftNetConfig } from '../config.js';
 import { delegateIpam } from '../ipam/delegate.js';
 import { RouterIpam } from '../ipam/router-ipam.js';
-import type { IpamContext, IpamSource } from '../ipam/source.js';
+import { type IpamSource, ipamContext } from '../ipam/source.js';
 import { lineLogger } from '../log.js';
 import { hostVethName, isHostVethName } from '../naming.js';
 import { buildResult, planAddressing, planDns, planInterfaces } from '../plan.js';
-import { requestedIp, requestedMac } from '../requested.js';
+import { requestedMac } from '../requested.js';
 import type { Invocation, PluginVerbs } from '../skel.js';
 import { CniCode, CniError } from '../spec/errors.js';
 import { validAttachments } from '../spec/gc.js';
@@ -54,16 +54,6 @@ export function ipamFor(inv: Invocation, weft: WeftNetConfig): IpamSource {
     stdin: inv.stdin,
     cniVersion: inv.conf.cniVersion,
   });
-}
-
-function ipamContext(inv: Invocation, withRequest: boolean): IpamContext {
-  const requested = withRequest ? requestedIp(inv.conf, inv.args) : undefined;
-  return {
-    network: inv.conf.name,
-    containerId: inv.env.containerId,
-    ifname: inv.env.ifname,
-    ...(requested ? { requested } : {}),
-  };
 }
 
 function openContainer(k: KernelAccess, path: string): ContainerNetns {

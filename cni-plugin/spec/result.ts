@@ -106,38 +106,33 @@ export function ipFamily(cidrOrIp: string): '4' | '6' | undefined {
 
 type Json = Record<string, unknown>;
 
-function dnsJson(d: CniDns): Json {
-  const o: Json = {};
-  if (d.nameservers?.length) o.nameservers = d.nameservers;
-  if (d.domain) o.domain = d.domain;
-  if (d.search?.length) o.search = d.search;
-  if (d.options?.length) o.options = d.options;
+/** Copy the keys of `src` that Go's `omitempty` would keep: not unset, 0, "" or an empty list. */
+function copySet(o: Json, src: object, keys: readonly string[]): Json {
+  for (const k of keys) {
+    const v = (src as Record<string, unknown>)[k];
+    if (v === undefined || v === 0 || v === '' || (Array.isArray(v) && v.length === 0)) continue;
+    o[k] = v;
+  }
   return o;
 }
 
+function dnsJson(d: CniDns): Json {
+  return copySet({}, d, ['nameservers', 'domain', 'search', 'options']);
+}
+
 function routeJson(r: CniRoute, rich: boolean): Json {
-  const o: Json = { dst: r.dst };
-  if (r.gw) o.gw = r.gw;
-  if (rich) {
-    if (r.mtu) o.mtu = r.mtu;
-    if (r.advmss) o.advmss = r.advmss;
-    if (r.priority) o.priority = r.priority;
-    if (r.table) o.table = r.table;
-    if (r.scope !== undefined) o.scope = r.scope;
-  }
+  const o = copySet({ dst: r.dst }, r, rich ? ['gw', 'mtu', 'advmss', 'priority', 'table'] : ['gw']);
+  // scope is a pointer in libcni: 0 (universe) is a value and is emitted.
+  if (rich && r.scope !== undefined) o.scope = r.scope;
   return o;
 }
 
 function interfaceJson(i: CniInterface, rich: boolean): Json {
-  const o: Json = { name: i.name };
-  if (i.mac) o.mac = i.mac;
-  if (rich) {
-    if (i.mtu) o.mtu = i.mtu;
-    if (i.socketPath) o.socketPath = i.socketPath;
-    if (i.pciID) o.pciID = i.pciID;
-  }
-  if (i.sandbox) o.sandbox = i.sandbox;
-  return o;
+  return copySet(
+    { name: i.name },
+    i,
+    rich ? ['mac', 'mtu', 'socketPath', 'pciID', 'sandbox'] : ['mac', 'sandbox'],
+  );
 }
 
 function legacyJson(r: CniResult, version: CniVersion): Json {

@@ -7,12 +7,12 @@
  * podman runs under `nsenter --net=…`, not `ip netns exec`: the latter mounts
  * a fresh /sys, which hides the cgroup hierarchy runc needs.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecResult, Host } from '../netns/lab.js';
 import type { Conflist } from './runtime.js';
+import { spawnCollect } from './spawn.js';
 
 export const BUSYBOX = '/bin/busybox';
 export const havePodman = (): boolean =>
@@ -34,24 +34,8 @@ export async function busyboxTarball(dir: string): Promise<string> {
   return tar;
 }
 
-function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, code: code ?? -1 });
-    });
-  });
-}
+const run = (cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<ExecResult> =>
+  spawnCollect(cmd, args, { ...(env ? { env } : {}), timeoutMs });
 
 export class PodmanHost {
   readonly dir: string;

@@ -6,9 +6,9 @@
  * plugin declares. Plugins run as real processes inside a host namespace
  * (`ip netns exec`), with only CNI variables and PATH in their environment.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnCollect } from './spawn.js';
 
 export interface Conflist {
   cniVersion: string;
@@ -77,36 +77,20 @@ export class TestRuntime {
     return this.spawnIn(argv[0]!, argv, { PATH }, '');
   }
 
-  private spawnIn(
+  private async spawnIn(
     label: string,
     argv: string[],
     env: Record<string, string>,
     stdin: string,
   ): Promise<PluginRun> {
-    const type = label;
-    const t0 = performance.now();
-    return new Promise((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', this.hostNs, ...argv], { env, stdio: 'pipe' });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.stdin.on('error', () => {});
-      child.stdin.end(stdin);
-      child.on('close', (code) => {
-        let out: Record<string, unknown> | undefined;
-        try {
-          out = stdout.trim() ? JSON.parse(stdout) : undefined;
-        } catch {
-          out = undefined;
-        }
-        resolve({ plugin: type, code: code ?? -1, out, stdout, stderr, ms: performance.now() - t0 });
-      });
-    });
+    const r = await spawnCollect('ip', ['netns', 'exec', this.hostNs, ...argv], { env, stdin });
+    let out: Record<string, unknown> | undefined;
+    try {
+      out = r.stdout.trim() ? JSON.parse(r.stdout) : undefined;
+    } catch {
+      out = undefined;
+    }
+    return { plugin: label, out, ...r };
   }
 
   /** The config one plugin of the list sees (libcni's buildOneConfig). */
@@ -146,27 +130,34 @@ export class TestRuntime {
     return { result: prev!, runs };
   }
 
-  async check(list: Conflist, att: Attachment, result: unknown): Promise<PluginRun[]> {
-    const runs: PluginRun[] = [];
-    for (let i = 0; i < list.plugins.length; i++) {
-      const r = await this.exec(
-        list.plugins[i]!.type,
-        'CHECK',
-        att,
-        TestRuntime.pluginConfig(list, i, att, result),
-      );
-      runs.push(r);
-      if (r.code !== 0) throw new CniError(r);
-    }
-    return runs;
+  /** CHECK every plugin in order with the chain's final result. */
+  check(list: Conflist, att: Attachment, result: unknown): Promise<PluginRun[]> {
+    return this.each(
+      list,
+      att,
+      'CHECK',
+      result,
+      list.plugins.map((_, i) => i),
+    );
   }
 
-  async del(list: Conflist, att: Attachment, result?: unknown): Promise<PluginRun[]> {
+  /** DEL every plugin in reverse order, with the final result when the runtime still has it. */
+  del(list: Conflist, att: Attachment, result?: unknown): Promise<PluginRun[]> {
+    return this.each(list, att, 'DEL', result, list.plugins.map((_, i) => i).reverse());
+  }
+
+  private async each(
+    list: Conflist,
+    att: Attachment,
+    command: string,
+    result: unknown,
+    order: number[],
+  ): Promise<PluginRun[]> {
     const runs: PluginRun[] = [];
-    for (let i = list.plugins.length - 1; i >= 0; i--) {
+    for (const i of order) {
       const r = await this.exec(
         list.plugins[i]!.type,
-        'DEL',
+        command,
         att,
         TestRuntime.pluginConfig(list, i, att, result),
       );
