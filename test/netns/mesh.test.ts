@@ -13,10 +13,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../router/api/report.js';
+import { parseExposition } from '../../router/metrics/exposition.js';
 import { Lab } from './lab.js';
 import {
   apiRequest,
   getReport,
+  httpRequest,
   makeDataRoot,
   meshComplete,
   type RouterProcess,
@@ -86,6 +88,24 @@ describe('mesh of real routers in network namespaces', () => {
     }
     const state = readFileSync(join(routers[0]!.dataDir, 'router-state.json'), 'utf8');
     expect(state).not.toContain(PASSWORD);
+  });
+
+  it('Prometheus metrics on the default --metrics-addr count the peers and established connections', async () => {
+    const scrape = async () => {
+      const res = await httpRequest(lab, lab.host(1), 'GET', 'http://127.0.0.1:6782/metrics');
+      expect(res.status).toBe(200);
+      const parsed = parseExposition(res.body);
+      if (!parsed.ok) throw new Error(`metrics do not parse: ${JSON.stringify(parsed.error)}`);
+      const established = (parsed.value.get('weft_connections')?.samples ?? [])
+        .filter((s) => s.labels.state === 'established')
+        .reduce((n, s) => n + s.value, 0);
+      return { peers: parsed.value.get('weft_peers')?.samples[0]?.value, established };
+    };
+    const m = await waitFor('metrics to show the mesh', async () => {
+      const m = await scrape();
+      return m.established === 2 ? m : undefined;
+    });
+    expect(m).toEqual({ peers: 3, established: 2 });
   });
 
   it('a router with the wrong password is refused with a clear log line on both sides and never becomes a peer', async () => {

@@ -172,18 +172,30 @@ fetch(url, { method, signal: AbortSignal.timeout(5000),
   .catch((e) => { process.stderr.write(String(e.cause ?? e)); process.exit(2); });
 `;
 
-export async function apiRequest(
+/** One HTTP request made from inside a host's namespace (its loopback is not ours). */
+export async function httpRequest(
+  lab: Lab,
+  host: Host,
+  method: 'GET' | 'POST',
+  url: string,
+  body?: unknown,
+): Promise<ApiResponse> {
+  const args = ['-e', FETCH_SCRIPT, method, url];
+  if (body !== undefined) args.push(JSON.stringify(body));
+  const r = await lab.exec(host.ns, process.execPath, args, { timeoutMs: 15_000 });
+  if (r.code !== 0) throw new Error(`${method} ${url} in ${host.ns} failed: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as ApiResponse;
+}
+
+/** A request to the router's API in that host's namespace. */
+export function apiRequest(
   lab: Lab,
   host: Host,
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
 ): Promise<ApiResponse> {
-  const args = ['-e', FETCH_SCRIPT, method, `http://${API_ADDR}${path}`];
-  if (body !== undefined) args.push(JSON.stringify(body));
-  const r = await lab.exec(host.ns, process.execPath, args, { timeoutMs: 15_000 });
-  if (r.code !== 0) throw new Error(`API ${method} ${path} on ${host.ns} failed: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout) as ApiResponse;
+  return httpRequest(lab, host, method, `http://${API_ADDR}${path}`, body);
 }
 
 export async function getReport(lab: Lab, host: Host): Promise<Report> {
