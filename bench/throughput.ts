@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SleeveStats } from '../router/dataplane/sleeve-native.js';
 import { bundled } from '../test/netns/dataplane-bundle.js';
+import { DataplaneCluster } from '../test/netns/dataplane-cluster.js';
 import {
   addBridge,
   addContainer,
@@ -127,8 +128,36 @@ function summariseStats(s: SleeveStats): void {
   );
 }
 
+/** weft's data plane (the real WeftOverlay with a fake mesh, see test/netns/dataplane-harness.ts). */
+function weft(opts: { fastdp: boolean; password?: string }): Setup {
+  return async (lab) => {
+    const c = await DataplaneCluster.start(lab, { hosts: 2, ...opts });
+    await c.waitPaths(opts.fastdp && !opts.password ? 'fastdp' : 'sleeve', 30_000);
+    if (opts.fastdp && !opts.password) {
+      // First frames go through the sleeve, which teaches each side the other's MAC for fastdp.
+      await waitPing(lab, c.container(1).ns, c.container(2).ip, 10_000);
+      await waitPing(lab, c.container(2).ns, c.container(1).ip, 10_000);
+      await c.waitFor(() => c.nodes.every((n) => (n.report?.fastdpMacs ?? 0) >= 1), 10_000, 'fastdp entries');
+    }
+    return {
+      containers: c.containers,
+      pids: c.nodes.map((n) => n.proc.pid ?? 0),
+      teardown: async () => {
+        if (process.env.WEFT_BENCH_VERBOSE) {
+          await c.freshReports().catch(() => {});
+          for (const n of c.nodes) if (n.stats) summariseStats(n.stats);
+        }
+        await c.stop();
+      },
+    };
+  };
+}
+
 const MODES: Record<string, Setup> = {
   'raw-vxlan': setupRawVxlan,
+  'weft-fastdp': weft({ fastdp: true }),
+  'weft-sleeve': weft({ fastdp: false }),
+  'weft-sleeve-enc': weft({ fastdp: true, password: 'bench' }),
   tinc: setupTinc,
   'sleeve-static': sleeveStatic({ encrypted: false, offload: TSO, mtu: 1390 }),
   'sleeve-static-enc': sleeveStatic({ encrypted: true, offload: TSO, mtu: 1390 }),
@@ -136,7 +165,7 @@ const MODES: Record<string, Setup> = {
   'sleeve-static-enc-noGSO': sleeveStatic({ encrypted: true, offload: TSO, mtu: 1390, noGso: true }),
 };
 
-const DEFAULT_MODES = ['raw-vxlan', 'sleeve-static', 'sleeve-static-enc', 'sleeve-static-enc-noTSO', 'tinc'];
+const DEFAULT_MODES = ['raw-vxlan', 'weft-fastdp', 'weft-sleeve', 'weft-sleeve-enc', 'tinc'];
 
 /** utime + stime of a process and all its threads, in seconds. */
 function cpuSeconds(pid: number): number {
@@ -149,40 +178,43 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-interface Row {
-  mode: string;
-  gbps: number[];
+interface Sample {
+  gbps?: number;
   pingMs?: number;
   cpu?: number;
   retransmits?: number;
   error?: string;
 }
 
-async function runMode(name: string, setup: Setup, args: Args): Promise<Row> {
+/** One fresh lab, one mode: ping RTT, then iperf3. */
+async function runOnce(setup: Setup, args: Args): Promise<Sample> {
   const lab = await Lab.create(2);
-  const row: Row = { mode: name, gbps: [] };
+  const out: Sample = {};
   let m: ModeSetup | undefined;
   try {
+    // The simulated underlay is a switch, not a firewall: no netfilter on its bridge
+    // (the kernel here calls iptables for bridged traffic by default).
+    for (const k of ['iptables', 'ip6tables', 'arptables']) {
+      await lab.exec(lab.underlayNs, 'sysctl', ['-qw', `net.bridge.bridge-nf-call-${k}=0`]);
+    }
     m = await setup(lab);
     const [c1, c2] = m.containers as [Container, Container];
     await waitPing(lab, c1.ns, c2.ip, 30_000);
-    const p = await ping(lab, c1.ns, c2.ip, { count: 20, intervalS: 0.05 });
-    row.pingMs = p.avgMs;
+    out.pingMs = (await ping(lab, c1.ns, c2.ip, { count: 20, intervalS: 0.05 })).avgMs;
     const cpu0 = m.pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
-    for (let r = 0; r < args.runs; r++) {
-      const res = await iperf(lab, c1, c2, args.seconds);
-      row.gbps.push(res.gbps);
-      row.retransmits = (row.retransmits ?? 0) + (res.retransmits ?? 0);
-    }
-    if (m.pids.length)
-      row.cpu = (m.pids.reduce((s, pid) => s + cpuSeconds(pid), 0) - cpu0) / (args.seconds * args.runs);
+    const t0 = performance.now();
+    const res = await iperf(lab, c1, c2, args.seconds);
+    const wall = (performance.now() - t0) / 1000;
+    out.gbps = res.gbps;
+    out.retransmits = res.retransmits;
+    if (m.pids.length) out.cpu = (m.pids.reduce((s, pid) => s + cpuSeconds(pid), 0) - cpu0) / wall;
   } catch (e) {
-    row.error = (e as Error).message;
+    out.error = (e as Error).message;
   } finally {
     await m?.teardown().catch(() => {});
     await lab.cleanup();
   }
-  return row;
+  return out;
 }
 
 const median = (xs: number[]) => {
@@ -195,35 +227,46 @@ async function main(): Promise<void> {
   const modes = args.modes.length ? args.modes : DEFAULT_MODES;
   for (const m of modes)
     if (!MODES[m]) throw new Error(`unknown mode ${m}; known: ${Object.keys(MODES).join(', ')}`);
-  const rows: Row[] = [];
-  for (const m of modes) {
-    process.stderr.write(`bench: ${m} ...\n`);
-    rows.push(await runMode(m, MODES[m]!, args));
+  const samples = new Map<string, Sample[]>(modes.map((m) => [m, []]));
+  // Modes interleave run by run, so slow drifts of the machine hit them all alike.
+  for (let r = 0; r < args.runs; r++) {
+    for (const m of modes) {
+      process.stderr.write(`bench: run ${r + 1}/${args.runs} ${m} ...\n`);
+      samples.get(m)!.push(await runOnce(MODES[m]!, args));
+    }
   }
-  const raw = rows.find((r) => r.mode === 'raw-vxlan');
-  const tinc = rows.find((r) => r.mode === 'tinc');
-  const rawG = raw && !raw.error ? median(raw.gbps) : undefined;
-  const tincG = tinc && !tinc.error ? median(tinc.gbps) : undefined;
+  const ok = (m: string) => samples.get(m)!.filter((x) => x.gbps !== undefined);
+  const med = (m: string, f: (x: Sample) => number | undefined) => {
+    const xs = ok(m)
+      .map(f)
+      .filter((x): x is number => x !== undefined);
+    return xs.length ? median(xs) : undefined;
+  };
+  const rawG = samples.has('raw-vxlan') ? med('raw-vxlan', (x) => x.gbps) : undefined;
+  const tincG = samples.has('tinc') ? med('tinc', (x) => x.gbps) : undefined;
   const header = ['mode', 'Gbit/s', 'x raw-vxlan', 'x tinc', 'ping ms', 'daemon CPU', 'retrans', 'runs'];
-  const lines = rows.map((r) => {
-    if (r.error) return [r.mode, 'ERROR', '', '', '', '', '', r.error];
-    const g = median(r.gbps);
+  const lines = modes.map((m) => {
+    const all = samples.get(m)!;
+    const g = med(m, (x) => x.gbps);
+    if (g === undefined) return [m, 'ERROR', '', '', '', '', '', all.map((x) => x.error).join('; ')];
+    const cpu = med(m, (x) => x.cpu);
     return [
-      r.mode,
+      m,
       g.toFixed(2),
       rawG ? (g / rawG).toFixed(2) : '',
       tincG ? (g / tincG).toFixed(2) : '',
-      r.pingMs?.toFixed(3) ?? '',
-      r.cpu !== undefined ? `${(r.cpu * 100).toFixed(0)}%` : '',
-      String(r.retransmits ?? ''),
-      r.gbps.map((x) => x.toFixed(2)).join(' '),
+      med(m, (x) => x.pingMs)?.toFixed(3) ?? '',
+      cpu !== undefined ? `${(cpu * 100).toFixed(0)}%` : '',
+      String(ok(m).reduce((s, x) => s + (x.retransmits ?? 0), 0)),
+      all.map((x) => (x.gbps !== undefined ? x.gbps.toFixed(2) : 'err')).join(' '),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const fmt = (l: string[]) => l.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ');
   console.log(
-    `\nweft throughput: iperf3 TCP ${args.seconds} s × ${args.runs}, container → container across two hosts`,
+    `\nweft throughput: iperf3 TCP ${args.seconds} s, median of ${args.runs} run(s), container → container across two hosts`,
   );
+  console.log('(daemon CPU: CPU time of the host-side processes per wall second, both hosts together)');
   console.log(fmt(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) console.log(fmt(l));
