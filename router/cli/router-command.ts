@@ -30,6 +30,8 @@ export function registerRouterCommand(program: Command): void {
     .option('--conn-limit <n>', `maximum number of connections (default ${ROUTER_DEFAULTS.connLimit})`)
     .option('--no-discovery', 'do not connect to peers learned from other peers')
     .option('--log-level <level>', `trace, debug, info, warn or error (default ${ROUTER_DEFAULTS.logLevel})`)
+    .option('--no-fastdp', 'never use the kernel VXLAN fast path: all traffic through the sleeve')
+    .option('--mtu <bytes>', 'overlay MTU for containers (default: underlay MTU - 110)')
     .action(async (peers: string[], flags: RouterFlags) => {
       const config = parseRouterConfig(flags, peers, process.env, {
         hostname: hostname(),
@@ -37,6 +39,14 @@ export function registerRouterCommand(program: Command): void {
       });
       // Loaded only here so that client subcommands do not pay for the daemon's imports.
       const { runRouter } = await import('../daemon/run.js');
-      await runRouter(config);
+      const { dataplaneOverlay } = await import('../dataplane/subsystem.js');
+      await runRouter(config, {
+        overlay: dataplaneOverlay({
+          port: config.port,
+          host: config.host,
+          fastdp: config.fastdp,
+          mtu: config.mtu,
+        }),
+      });
     });
 }

@@ -10,6 +10,7 @@ import { parseIp } from '../../common/ip.js';
 import type { LogLevel } from '../../common/logger.js';
 import { DEFAULT_MESH_PORT, mustParsePeerAddresses } from '../api/peer-address.js';
 import { mustParsePeerName } from '../daemon/identity.js';
+import { checkOverlayMtu } from '../dataplane/mtu.js';
 import { splitHostPort } from '../transport/tcp.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -43,6 +44,10 @@ export interface RouterConfig {
   logLevel: LogLevel;
   /** Initial targets, normalised "host:port". */
   peers: string[];
+  /** Data plane: false with --no-fastdp (absent = fastdp on). */
+  fastdp?: boolean;
+  /** Data plane: --mtu, the overlay MTU (absent = derived from the underlay MTU). */
+  mtu?: number;
 }
 
 /** Options as commander hands them over (strings, booleans). */
@@ -58,6 +63,9 @@ export interface RouterFlags {
   connLimit?: string;
   discovery?: boolean;
   logLevel?: string;
+  /** commander's --no-fastdp */
+  fastdp?: boolean;
+  mtu?: string;
 }
 
 function bad(message: string): never {
@@ -120,5 +128,16 @@ export function parseRouterConfig(
     discovery: flags.discovery ?? true,
     logLevel,
     peers: [...new Set(mustParsePeerAddresses(peers))],
+    ...(flags.fastdp === false ? { fastdp: false } : {}),
+    ...(flags.mtu !== undefined ? { mtu: parseMtu(flags.mtu) } : {}),
   };
+}
+
+function parseMtu(s: string): number {
+  const n = /^[0-9]{1,6}$/.test(s) ? Number(s) : Number.NaN;
+  const problem = checkOverlayMtu(n);
+  if (problem?.kind === 'too-small') bad(`--mtu: at least ${problem.min}, got ${s}`);
+  if (problem?.kind === 'too-large') bad(`--mtu: at most ${problem.max}, got ${s}`);
+  if (problem) bad(`--mtu: not a number of bytes: ${JSON.stringify(s)}`);
+  return n;
 }
