@@ -1,10 +1,14 @@
 /**
  * What a CNI call costs, measured in one run on a simulated host (network
- * namespace): ADD and DEL latency of weft-net beside the reference `bridge` +
+ * namespace): ADD and DEL of weft-net beside the reference `bridge` +
  * `host-local` plugins (Debian's containernetworking-plugins, Go) and beside a
  * bare `node -e 0`, every call started the same way (`ip netns exec HOST …`),
  * interleaved so that machine noise hits every row alike. Then 50 parallel
  * ADDs and 50 parallel DELs of each.
+ *
+ * Besides wall-clock time, each call's CPU time (user + system, getrusage) is
+ * recorded: on a shared 2-core machine it is the steadier measure of
+ * what a call costs, and it is what 50 parallel calls compete for.
  *
  * weft-net gets its addresses from a fake IPAM API (test/cni/fake-router.ts)
  * listening inside the host namespace, so the numbers are the plugin's own
@@ -16,31 +20,74 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CniLabHost } from '../test/cni/lab-host.js';
-import type { Attachment, Conflist, TestRuntime } from '../test/cni/runtime.js';
+import type { Attachment, Conflist, PluginRun, TestRuntime } from '../test/cni/runtime.js';
 import { Lab } from '../test/netns/lab.js';
 
 const argN = process.argv.indexOf('--n');
 const N = argN > 0 ? Number(process.argv[argN + 1]) : 40;
 const PARALLEL = 50;
+/**
+ * Runs the call and appends "COST <wall s> <user s> <system s>" to its stderr:
+ * wall time around the call itself (not the wrapper's start-up) and the
+ * call's CPU time from getrusage(RUSAGE_CHILDREN), at microsecond resolution.
+ */
+const TIME = [
+  'python3',
+  '-c',
+  'import resource,subprocess,sys,time\n' +
+    't=time.perf_counter();c=subprocess.run(sys.argv[1:]).returncode;w=time.perf_counter()-t\n' +
+    'r=resource.getrusage(resource.RUSAGE_CHILDREN)\n' +
+    "print('COST',w,r.ru_utime,r.ru_stime,file=sys.stderr);sys.exit(c)",
+];
 
-const samples = new Map<string, number[]>();
-const record = (what: string, ms: number) => {
-  const list = samples.get(what) ?? [];
-  list.push(ms);
-  samples.set(what, list);
-};
+const samples = new Map<string, { wall: number[]; cpu: number[] }>();
+
+function record(what: string, r: PluginRun): void {
+  const m = /COST ([0-9.e-]+) ([0-9.e-]+) ([0-9.e-]+)\s*$/.exec(r.stderr);
+  if (!m) throw new Error(`no cost line from ${what}: ${r.stderr}`);
+  const s = samples.get(what) ?? { wall: [], cpu: [] };
+  s.wall.push(Number(m[1]) * 1000);
+  s.cpu.push((Number(m[2]) + Number(m[3])) * 1000);
+  samples.set(what, s);
+}
+
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 
-async function must(rt: TestRuntime, type: string, cmd: string, att: Partial<Attachment>, conf: unknown) {
-  const r = await rt.exec(type, cmd, att, conf);
+async function must(
+  rt: TestRuntime,
+  type: string,
+  cmd: string,
+  att: Partial<Attachment>,
+  conf: unknown,
+  wrap: string[] = [],
+): Promise<PluginRun> {
+  const r = await rt.exec(type, cmd, att, conf, wrap);
   if (r.code !== 0) throw new Error(`${type} ${cmd} failed: ${r.stdout}${r.stderr}`);
   return r;
 }
 
-async function main() {
+function printTable(parallel: Array<[string, number]>): void {
+  const base = samples.get('node -e 0')!;
+  const baseWall = quantile(base.wall, 0.5);
+  const baseCpu = quantile(base.cpu, 0.5);
+  console.log(`\nCNI call cost, ${N} interleaved rounds on one simulated host (ms per process)\n`);
+  const cols = ['wall median', 'wall p99', '− node -e 0', 'CPU median', '− node -e 0'];
+  console.log(`${'call'.padEnd(24)}${cols.map((c) => c.padStart(13)).join('')}`);
+  for (const [what, x] of samples) {
+    const wm = quantile(x.wall, 0.5);
+    const cm = quantile(x.cpu, 0.5);
+    const cells = [wm, quantile(x.wall, 0.99), wm - baseWall, cm, cm - baseCpu];
+    console.log(`${what.padEnd(24)}${cells.map((c) => c.toFixed(1).padStart(13)).join('')}`);
+  }
+  console.log('');
+  for (const [what, ms] of parallel) console.log(`${what.padEnd(40)}${ms.toFixed(0).padStart(8)} ms`);
+  console.log('');
+}
+
+async function main(): Promise<void> {
   const lab = await Lab.create(1);
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-bench-cni-'));
   let h: CniLabHost | undefined;
@@ -58,18 +105,19 @@ async function main() {
     const ns = await Promise.all(Array.from({ length: N + PARALLEL }, () => h!.container('b')));
 
     // Warm the page cache and the bridge (the reference creates its bridge on first use).
-    await must(rt, 'bridge', 'ADD', { containerId: 'warm', netns: ns[0]!.path, ifname: 'eth1' }, reference);
-    await must(rt, 'bridge', 'DEL', { containerId: 'warm', netns: ns[0]!.path, ifname: 'eth1' }, reference);
+    const warm = { containerId: 'warm', netns: ns[0]!.path, ifname: 'eth1' };
+    await must(rt, 'bridge', 'ADD', warm, reference);
+    await must(rt, 'bridge', 'DEL', warm, reference);
 
     for (let i = 0; i < N; i++) {
       const a = { containerId: `seq${i}`, netns: ns[i]!.path, ifname: 'eth0' };
       const b = { containerId: `ref${i}`, netns: ns[i]!.path, ifname: 'eth1' };
-      record('node -e 0', (await rt.execRaw(['node', '-e', '0'])).ms);
-      record('weft-net VERSION', (await must(rt, 'weft-net', 'VERSION', {}, { cniVersion: '1.0.0' })).ms);
-      record('weft-net ADD', (await must(rt, 'weft-net', 'ADD', a, weft)).ms);
-      record('bridge+host-local ADD', (await must(rt, 'bridge', 'ADD', b, reference)).ms);
-      record('weft-net DEL', (await must(rt, 'weft-net', 'DEL', a, weft)).ms);
-      record('bridge+host-local DEL', (await must(rt, 'bridge', 'DEL', b, reference)).ms);
+      record('node -e 0', await rt.execRaw([...TIME, 'node', '-e', '0']));
+      record('weft-net VERSION', await must(rt, 'weft-net', 'VERSION', {}, { cniVersion: '1.0.0' }, TIME));
+      record('weft-net ADD', await must(rt, 'weft-net', 'ADD', a, weft, TIME));
+      record('bridge+host-local ADD', await must(rt, 'bridge', 'ADD', b, reference, TIME));
+      record('weft-net DEL', await must(rt, 'weft-net', 'DEL', a, weft, TIME));
+      record('bridge+host-local DEL', await must(rt, 'bridge', 'DEL', b, reference, TIME));
     }
 
     const parallel: Array<[string, number]> = [];
@@ -85,23 +133,7 @@ async function main() {
       await Promise.all(atts.map((a) => must(rt, type, 'DEL', a, conf)));
       parallel.push([`${PARALLEL} parallel DELs, ${label}`, performance.now() - t]);
     }
-
-    const base = quantile(samples.get('node -e 0')!, 0.5);
-    console.log(
-      `\nCNI call latency, ${N} interleaved rounds on one simulated host (ms, wall clock per process)\n`,
-    );
-    console.log(
-      `${'call'.padEnd(26)}${'median'.padStart(9)}${'p99'.padStart(9)}${'median − node -e 0'.padStart(22)}`,
-    );
-    for (const [what, xs] of samples) {
-      const med = quantile(xs, 0.5);
-      console.log(
-        `${what.padEnd(26)}${med.toFixed(1).padStart(9)}${quantile(xs, 0.99).toFixed(1).padStart(9)}${(med - base).toFixed(1).padStart(22)}`,
-      );
-    }
-    console.log('');
-    for (const [what, ms] of parallel) console.log(`${what.padEnd(40)}${ms.toFixed(0).padStart(8)} ms`);
-    console.log('');
+    printTable(parallel);
   } finally {
     await h?.close();
     await lab.cleanup();

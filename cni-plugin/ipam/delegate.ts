@@ -98,7 +98,8 @@ export function delegateIpam(opts: DelegateOptions): IpamSource {
       // An IPAM plugin knows nothing about interfaces: the caller assigns them.
       return { ...r, interfaces: [], ips: r.ips.map(({ interface: _drop, ...ip }) => ip) };
     },
-    async del() {
+    async del(_ctx, o) {
+      await o?.after;
       await execDelegate(opts, 'DEL');
     },
     async check() {

@@ -71,7 +71,16 @@ export async function httpRequest(
   ep: RouterEndpoint,
   method: string,
   path: string,
-  opts: { timeoutMs: number; body?: string },
+  opts: {
+    timeoutMs: number;
+    body?: string;
+    /**
+     * Connect at once but send the request only when this settles (and not at
+     * all if it rejects: the request fails with its error). DEL uses it to
+     * have the connection ready while the device is being removed.
+     */
+    after?: Promise<unknown>;
+  },
 ): Promise<HttpResponse> {
   // Loaded on first use: verbs that never reach the router do not pay for node:net.
   const { connect } = nodeNet();
@@ -93,15 +102,22 @@ export async function httpRequest(
       opts.timeoutMs,
     );
     sock.on('error', (e: NodeJS.ErrnoException) => finish(unavailable(ep, e.code ?? e.message)));
+    const body = opts.body ?? '';
+    const request =
+      `${method} ${path} HTTP/1.1\r\nHost: ${ep.host}:${ep.port}\r\nConnection: close\r\n` +
+      `Accept: application/json, text/plain\r\n` +
+      (body ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : '') +
+      `\r\n${body}`;
     sock.on('connect', () => {
-      const body = opts.body ?? '';
       // write, not end: some servers drop a half-closed client before answering.
-      sock.write(
-        `${method} ${path} HTTP/1.1\r\nHost: ${ep.host}:${ep.port}\r\nConnection: close\r\n` +
-          `Accept: application/json, text/plain\r\n` +
-          (body ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : '') +
-          `\r\n${body}`,
-      );
+      if (!opts.after) sock.write(request);
+      else
+        opts.after.then(
+          () => {
+            if (!done) sock.write(request);
+          },
+          (e: unknown) => finish(e instanceof Error ? e : new Error(String(e))),
+        );
     });
     sock.on('data', (d: Buffer) => {
       size += d.length;

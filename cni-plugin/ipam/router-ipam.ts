@@ -72,8 +72,11 @@ export function addressesIn(body: string): string[] {
 export class RouterIpam implements IpamSource {
   constructor(private readonly cfg: WeftIpamConfig) {}
 
-  private call(method: string, path: string): Promise<HttpResponse> {
-    return httpRequest(this.cfg.router, method, path, { timeoutMs: this.cfg.timeoutMs });
+  private call(method: string, path: string, after?: Promise<unknown>): Promise<HttpResponse> {
+    return httpRequest(this.cfg.router, method, path, {
+      timeoutMs: this.cfg.timeoutMs,
+      ...(after ? { after } : {}),
+    });
   }
 
   private idPath(ctx: IpamContext): string {
@@ -129,8 +132,8 @@ export class RouterIpam implements IpamSource {
     return this.result(cidr);
   }
 
-  async del(ctx: IpamContext): Promise<void> {
-    const r = await this.call('DELETE', this.idPath(ctx));
+  async del(ctx: IpamContext, opts: { after?: Promise<unknown> } = {}): Promise<void> {
+    const r = await this.call('DELETE', this.idPath(ctx), opts.after);
     if (r.status >= 300 && r.status !== 404) throw routerError(r, 'releasing the address');
   }
 

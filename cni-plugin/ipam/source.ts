@@ -19,8 +19,12 @@ export interface IpamContext {
 export interface IpamSource {
   /** Allocate (or claim `requested`). */
   add(ctx: IpamContext): Promise<CniResult>;
-  /** Release everything for the attachment; success when there is nothing. */
-  del(ctx: IpamContext): Promise<void>;
+  /**
+   * Release everything for the attachment; success when there is nothing.
+   * With `after`, the release may prepare itself at once but happens only
+   * once `after` resolves — never if it rejects (the device removal failed).
+   */
+  del(ctx: IpamContext, opts?: { after?: Promise<unknown> }): Promise<void>;
   /** Fail unless the attachment still holds the addresses of `prev` (our interface's only). */
   check(ctx: IpamContext, prevAddresses: readonly string[]): Promise<void>;
   /** Release allocations of this network that are not in `valid`. */

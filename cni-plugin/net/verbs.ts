@@ -170,15 +170,19 @@ export function weftNetVerbs(deps: NetDeps): PluginVerbs {
     const weft = parseWeftNetConfig(conf);
     const hostVeth = hostVethName(env.containerId, env.ifname);
     const at: Record<string, number> = { start: performance.now() };
-    const removed = await withKernel(async (k) => {
-      const host = k.host();
-      at.socket = performance.now();
-      return detachVeth(host, hostVeth);
+    const detaching = withKernel(async (k) => {
+      const removed = await detachVeth(k.host(), hostVeth);
+      at.detached = performance.now();
+      return removed;
     });
-    at.detached = performance.now();
-    await ipamOf(inv, weft).del(ipamContext(inv, false));
+    // The router connection opens meanwhile; the release itself is sent only
+    // once the device is gone, and not at all if removing it failed.
+    const releasing = ipamOf(inv, weft).del(ipamContext(inv, false), { after: detaching });
+    const [detached, released] = await Promise.allSettled([detaching, releasing]);
+    if (detached.status === 'rejected') throw detached.reason;
+    if (released.status === 'rejected') throw released.reason;
     at.released = performance.now();
-    log.info({ hostVeth, removed, ms: roundAll(at) }, 'detached');
+    log.info({ hostVeth, removed: detached.value, ms: roundAll(at) }, 'detached');
   }
 
   async function check(inv: Invocation): Promise<void> {

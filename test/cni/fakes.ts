@@ -92,7 +92,8 @@ export class FakeIpam implements IpamSource {
     return { ...emptyResult(), ips: [{ address }] };
   }
 
-  async del(ctx: IpamContext): Promise<void> {
+  async del(ctx: IpamContext, opts: { after?: Promise<unknown> } = {}): Promise<void> {
+    await opts.after;
     this.enter('del', [this.key(ctx)]);
     this.held.delete(this.key(ctx));
   }

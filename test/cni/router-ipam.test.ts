@@ -108,6 +108,32 @@ describe('release and lookup', () => {
   });
 });
 
+describe('release after the device is gone', () => {
+  it('connects early but sends DELETE only when `after` resolves', async () => {
+    const ipam = ipamWith();
+    await ipam.add(ctx);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const releasing = ipam.del(ctx, { after: gate });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(router.held.size).toBe(1);
+    open();
+    await releasing;
+    expect(router.held.size).toBe(0);
+  });
+
+  it('sends nothing when `after` rejects, and fails with its error', async () => {
+    const ipam = ipamWith();
+    await ipam.add(ctx);
+    const before = router.requests.length;
+    await expect(ipam.del(ctx, { after: Promise.reject(new Error('EBUSY')) })).rejects.toThrow('EBUSY');
+    expect(router.requests.length).toBe(before);
+    expect(router.held.size).toBe(1);
+  });
+});
+
 describe('GC', () => {
   it('releases only stale allocations of this network, never other networks or non-CNI ids', async () => {
     const ipam = ipamWith();

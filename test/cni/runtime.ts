@@ -57,8 +57,17 @@ export class TestRuntime {
     throw new Error(`plugin ${type} not found in ${this.path.join(':')}`);
   }
 
-  /** Run one plugin once. Never rejects: the caller looks at `code`. */
-  exec(type: string, command: string, att: Partial<Attachment>, stdin: unknown): Promise<PluginRun> {
+  /**
+   * Run one plugin once. Never rejects: the caller looks at `code`. `wrap` is
+   * put in front of the plugin's path (e.g. /usr/bin/time for the bench).
+   */
+  exec(
+    type: string,
+    command: string,
+    att: Partial<Attachment>,
+    stdin: unknown,
+    wrap: string[] = [],
+  ): Promise<PluginRun> {
     const env: Record<string, string> = { PATH, CNI_COMMAND: command, CNI_PATH: this.path.join(':') };
     if (att.containerId) env.CNI_CONTAINERID = att.containerId;
     if (att.netns) env.CNI_NETNS = att.netns;
@@ -66,7 +75,7 @@ export class TestRuntime {
     if (att.args) env.CNI_ARGS = att.args;
     return this.spawnIn(
       type,
-      [this.find(type)],
+      [...wrap, this.find(type)],
       env,
       typeof stdin === 'string' ? stdin : JSON.stringify(stdin),
     );

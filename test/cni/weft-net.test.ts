@@ -166,6 +166,17 @@ describe('DEL is idempotent and complete', () => {
     expect(ops.indexOf('host:deleteLink')).toBeLessThan(ops.indexOf('ipam:del'));
   });
 
+  it('a device that cannot be removed keeps its address: DEL fails and nothing is released', async () => {
+    await call(env());
+    fake.world.failNext('deleteLink', 'EBUSY');
+    const r = await del();
+    expect(r.code).not.toBe(0);
+    expect(ipam.held.get('weft/ctr1/eth0')).toBe('10.32.0.5/12');
+    expect(fake.ops()).not.toContain('ipam:del');
+    expect((await del()).code).toBe(0);
+    expect(ipam.held.size).toBe(0);
+  });
+
   it('twice', async () => {
     await call(env());
     expect((await del()).code).toBe(0);
