@@ -67,6 +67,45 @@ describe('ADD into a fresh namespace', () => {
   });
 });
 
+describe('how runtimes call (checklist §5)', () => {
+  it('containerd CRI: K8S_* args in any order with IgnoreUnknown, capitalised runtimeConfig keys', async () => {
+    const a = {
+      ...(await att('cri-pod')),
+      args: 'K8S_POD_UID=4f1c;IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=cri-pod',
+    };
+    const list = h.conflist({ capabilities: { dns: true, ips: true } });
+    const { result } = await h.runtime.add(list, {
+      ...a,
+      capabilities: { dns: { Servers: ['10.32.0.10'], Searches: ['default.svc'] }, ips: ['10.32.7.7/12'] },
+    });
+    expect(result.dns).toStrictEqual({ nameservers: ['10.32.0.10'], search: ['default.svc'] });
+    expect((result.ips as Array<{ address: string }>)[0]!.address).toBe('10.32.7.7/12');
+    expect(await lab.ipIn(a.ns, ['addr', 'show', 'eth0'])).toContain('inet 10.32.7.7/12');
+    await h.runtime.del(list, a, result);
+  });
+
+  it('podman: IgnoreUnknown and K8S_POD_NAME plus MAC= and IP= in CNI_ARGS; results parsed as 0.4.0', async () => {
+    const a = {
+      ...(await att('podman-ctr')),
+      args: 'IgnoreUnknown=1;K8S_POD_NAME=web;MAC=02:00:00:00:aa:01;IP=10.32.8.8',
+    };
+    const list = h.conflist({ subnet: '10.32.0.0/12' }, [], '0.4.0');
+    const { result } = await h.runtime.add(list, a);
+    const ifs = result.interfaces as Array<{ name: string; mac: string; sandbox?: string }>;
+    expect(ifs[2]).toStrictEqual({ name: 'eth0', mac: '02:00:00:00:aa:01', sandbox: a.netns });
+    expect(result.ips).toStrictEqual([{ version: '4', interface: 2, address: '10.32.8.8/12' }]);
+    await h.runtime.del(list, a, result);
+  });
+
+  it('Mesos: only CNI variables and PATH in the environment, its own keys in args', async () => {
+    const a = await att('mesos-task');
+    const list = h.conflist({ args: { 'org.apache.mesos': { network_info: { name: 'weft', labels: {} } } } });
+    const { result } = await h.runtime.add(list, a);
+    expect((result.ips as unknown[]).length).toBe(1);
+    await h.runtime.del(list, a, result);
+  });
+});
+
 describe('DEL leaves nothing behind', () => {
   async function added() {
     const a = await att(`del-${Math.random().toString(36).slice(2, 8)}`);
