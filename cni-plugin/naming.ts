@@ -11,7 +11,10 @@
  *   ifname cannot either, so the id is unambiguous; it carries the network so
  *   that GC of one network never releases another network's addresses.
  */
+/** Host veths of CNI attachments; GC removes stale ones with this prefix only. */
 export const HOST_VETH_PREFIX = 'wfc';
+/** For `weft attach` (Docker and co.): same scheme, a prefix CNI GC never touches. */
+export const ATTACH_VETH_PREFIX = 'wfa';
 const HASH_HEX = 12;
 
 const FNV64_OFFSET = 0xcbf29ce484222325n;
@@ -28,14 +31,18 @@ export function fnv1a64(s: string): bigint {
   return h;
 }
 
-export function hostVethName(containerId: string, ifname: string): string {
+export function hostVethName(containerId: string, ifname: string, prefix = HOST_VETH_PREFIX): string {
   // NUL cannot occur in either part, so ("ab","c") and ("a","bc") differ.
   const h = fnv1a64(`${containerId}\u0000${ifname}`);
-  return HOST_VETH_PREFIX + (h >> 16n).toString(16).padStart(HASH_HEX, '0');
+  return prefix + (h >> 16n).toString(16).padStart(HASH_HEX, '0');
 }
 
-export function isHostVethName(name: string): boolean {
-  return name.length === HOST_VETH_PREFIX.length + HASH_HEX && name.startsWith(HOST_VETH_PREFIX);
+export function isHostVethName(name: string, prefix = HOST_VETH_PREFIX): boolean {
+  return (
+    name.length === prefix.length + HASH_HEX &&
+    name.startsWith(prefix) &&
+    /^[0-9a-f]+$/.test(name.slice(prefix.length))
+  );
 }
 
 export const ALLOCATION_ID_PREFIX = 'cni:';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseWeftNetConfig, type WeftNetConfig } from '../../cni-plugin/config.js';
-import { fnv1a64, hostVethName, isHostVethName } from '../../cni-plugin/naming.js';
+import { ATTACH_VETH_PREFIX, fnv1a64, hostVethName, isHostVethName } from '../../cni-plugin/naming.js';
 import {
   type AddressingPlan,
   buildResult,
@@ -60,6 +60,11 @@ describe('interfaces plan', () => {
     expect(hostVethName('ctr1', 'eth1')).not.toBe(a);
     // The separator keeps ("ab","c") and ("a","bc") apart.
     expect(hostVethName('ab', 'c')).not.toBe(hostVethName('a', 'bc'));
+    // `weft attach` names are of the same scheme but never taken for CNI ones (GC).
+    const attach = hostVethName('ctr1', 'eth0', ATTACH_VETH_PREFIX);
+    expect(attach.slice(3)).toBe(a.slice(3));
+    expect(isHostVethName(attach)).toBe(false);
+    expect(isHostVethName('wfcnothexnothex')).toBe(false);
   });
 
   it('defaults: bridge weft, hairpin on, bridge MTU, router-owned bridge', () => {
