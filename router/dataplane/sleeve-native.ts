@@ -6,15 +6,12 @@
  * drains its events and counters. See native/engine.h for the design and
  * docs/protocol.md ("Sleeve") for the bytes.
  *
- * Looked up from this module's directory upwards, so the same code works from
- * the sources (vitest), from dist/ and from a bundle; WEFT_SLEEVE_ADDON
- * overrides the path.
+ * Found like weft_sys (router/kernel/sys.ts: build/Release above this module,
+ * or next to a bundle); WEFT_SLEEVE_ADDON overrides the path.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WeftError } from '../../common/errors.js';
+import { findNativeAddon } from '../kernel/sys.js';
 import type { PeerName } from '../mesh/gossip-api.js';
 
 export interface SleeveEngineOptions {
@@ -176,20 +173,11 @@ export const SLEEVE_PMTU_PROBE = 4;
 export const TUN_F = { CSUM: 0x01, TSO4: 0x02, TSO6: 0x04, TSO_ECN: 0x08 } as const;
 export const TSO_OFFLOADS = TUN_F.CSUM | TUN_F.TSO4 | TUN_F.TSO6 | TUN_F.TSO_ECN;
 
-const ADDON = join('build', 'Release', 'weft_sleeve.node');
+const ADDON = 'weft_sleeve.node';
 let cached: SleeveAddon | undefined;
 
 export function findSleeveAddon(): string | undefined {
-  const override = process.env.WEFT_SLEEVE_ADDON;
-  if (override) return existsSync(override) ? override : undefined;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, ADDON);
-    if (existsSync(candidate)) return candidate;
-    const parent = resolve(dir, '..');
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
+  return findNativeAddon(ADDON, 'WEFT_SLEEVE_ADDON');
 }
 
 export function loadSleeveAddon(): SleeveAddon {

@@ -2,47 +2,15 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SleeveOpener, SleeveSealer, sleeveKeyId } from '../../crypto/datagram.js';
+import type { SleeveVectors } from '../../crypto/testdata/sleeve-vectors.js';
 import { loadSleeveAddon } from './sleeve-native.js';
 
 // The native engine's envelope code against the crypto oracle: the golden
 // vectors (crypto/testdata) and random round trips in both directions.
 
-interface Vectors {
-  key_ids: { key: string; key_id: number }[];
-  seal: {
-    name: string;
-    key: string;
-    key_id: number;
-    type: number;
-    counter: string;
-    sender: string;
-    receiver: string;
-    plaintext: string;
-    packet: string;
-  }[];
-  plain: {
-    name: string;
-    type: number;
-    counter: string;
-    sender: string;
-    receiver: string;
-    body: string;
-    packet: string;
-  }[];
-  reject: {
-    name: string;
-    key: string | null;
-    local: string;
-    remote: string;
-    packet: string;
-    error: string;
-  }[];
-  replay: { name: string; steps: { counter: string; accept: boolean }[] }[];
-}
-
 const vectors = JSON.parse(
   readFileSync(new URL('../../crypto/testdata/sleeve-vectors.golden.json', import.meta.url), 'utf8'),
-) as Vectors;
+) as SleeveVectors;
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const name = (h: string) => h.match(/../g)!.join(':');

@@ -44,18 +44,27 @@ export interface WeftSys {
 const ADDON = join('build', 'Release', 'weft_sys.node');
 let cached: WeftSys | undefined;
 
-export function findWeftSysAddon(): string | undefined {
-  const override = process.env.WEFT_SYS_ADDON;
+/**
+ * Where a native addon built by scripts/build-native.mjs is: the path in
+ * `envVar` when set; else build/Release below a checkout, or the file copied
+ * next to a bundle, looking upwards from this module. Shared with the data
+ * plane's `weft_sleeve`.
+ */
+export function findNativeAddon(file: string, envVar: string): string | undefined {
+  const override = process.env[envVar];
   if (override) return existsSync(override) ? override : undefined;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    // build/Release below a checkout, or the file copied next to a bundle.
-    for (const candidate of [join(dir, ADDON), join(dir, 'weft_sys.node')])
+    for (const candidate of [join(dir, 'build', 'Release', file), join(dir, file)])
       if (existsSync(candidate)) return candidate;
     const parent = resolve(dir, '..');
     if (parent === dir) return undefined;
     dir = parent;
   }
+}
+
+export function findWeftSysAddon(): string | undefined {
+  return findNativeAddon('weft_sys.node', 'WEFT_SYS_ADDON');
 }
 
 export function loadWeftSys(): WeftSys {
