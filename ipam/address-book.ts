@@ -89,12 +89,6 @@ export class AddressBook {
     return this.lowerBound(end) - this.lowerBound(start);
   }
 
-  countInSpans(spans: readonly Span[]): number {
-    let n = 0;
-    for (const s of spans) n += this.countIn(s.start, s.end);
-    return n;
-  }
-
   anyIn(start: number, end: number): boolean {
     const i = this.lowerBound(start);
     return i < this.sorted.length && this.sorted[i]! < end;

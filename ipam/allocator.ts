@@ -55,6 +55,7 @@ import {
 import {
   effectiveFree,
   entryEnd,
+  hasLeft,
   initialRing,
   isDead,
   markDead,
@@ -93,6 +94,9 @@ export interface IpamDeps {
 /** Where a message came from: gossip has no known sender, broadcast and unicast do. */
 export type Via = 'gossip' | 'broadcast' | 'unicast';
 
+/** Status lists a peer's ring conflict while it recurs, and for this long after. */
+const CONFLICT_SHOWN_MS = 60_000;
+
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@=+-]{0,254}$/;
 
 interface PendingOp {
@@ -115,6 +119,7 @@ export class IpamCore {
   private readonly cfg: Required<Omit<IpamConfig, 'defaultSubnet'>> & { defaultSubnet: Cidr };
   private readonly rangeStart: number;
   private readonly rangeEnd: number;
+  private readonly rangeReserved: number[];
   private self: OwnerId;
   private ring: Ring | null;
   private claims: Map<OwnerId, NodeClaims> | null = null;
@@ -125,7 +130,10 @@ export class IpamCore {
   private readonly pending = new Map<number, PendingOp>();
   private readonly spaceRequests = new Map<string, OutstandingRequest>();
   private readonly claimRequests = new Map<number, OutstandingRequest>();
+  /** Donors that did not answer: skipped for a while, but their space may still come. */
   private readonly donorBackoff = new Map<OwnerId, number>();
+  /** "owner|subnet" → until: donors that said they have nothing there. */
+  private readonly donorRefused = new Map<string, number>();
   private readonly ringAnswered = new Map<string, number>();
   private readonly conflicts = new Map<string, RingConflict>();
   private decodeErrors = 0;
@@ -164,6 +172,7 @@ export class IpamCore {
     this.cfg = { ...IPAM_DEFAULTS, ...config, defaultSubnet };
     this.rangeStart = range.addr;
     this.rangeEnd = range.addr + cidrSize(range);
+    this.rangeReserved = range.prefix >= 31 ? [] : [this.rangeStart, this.rangeEnd - 1];
 
     // State from disk counts only if it is ours (same peer name) and for this range.
     const mine = restored && ownerPeer(restored.owner) === config.peer ? restored : null;
@@ -519,7 +528,7 @@ export class IpamCore {
         const live = others.filter((o) => this.reachable.has(ownerPeer(o)));
         const cands = live.length > 0 ? live : others;
         addresses = spansTotal(this.mySpans);
-        this.ring = reassignOwner(ring, this.self, (token) => rendezvousHeir(token, cands));
+        this.ring = reassignOwner(ring, this.self, (token) => rendezvousHeir(token, cands), { left: true });
         heirs = [
           ...new Set(this.mySpans.map((s) => rendezvousHeir(s.start, cands)).filter((h) => h !== undefined)),
         ];
@@ -547,6 +556,8 @@ export class IpamCore {
 
   /** A timer requested through a `wake` effect fired (calling it early is harmless). */
   tick(): IpamEffect[] {
+    // The shell's timer has fired: whatever we ask for next must be asked anew.
+    this.lastWake = null;
     return this.run(() => {
       const now = this.now();
       for (const [key, r] of this.spaceRequests) {
@@ -720,24 +731,36 @@ export class IpamCore {
 
   /** Bookkeeping after any change of `this.ring`. */
   private afterRingChange(): void {
-    const ring = this.ring!;
+    let ring = this.ring!;
+    let announce = false;
     // Older incarnations of our own name are gone for sure: say so, so that
     // anyone may rmpeer them and nobody mistakes them for us.
     const stale = ringOwners(ring).filter(
       (o) => ownerPeer(o) === this.cfg.peer && o !== this.self && !isDead(ring, o),
     );
     if (stale.length > 0) {
-      this.ring = markDead(ring, stale);
+      ring = markDead(ring, stale);
+      announce = true;
       this.log.warn(
         { stale },
         'ipam: the ring holds space of an earlier incarnation of this peer (lost data dir?): it stays reserved until rmpeer',
       );
-      this.fx.push({
-        kind: 'broadcast',
-        msg: encodeMessage({ tag: IpamTag.State, from: this.self, ring: this.ring, consensus: null }),
-      });
     }
-    this.mySpans = ownedSpans(this.ring!, this.self);
+    // Space that reached an owner after it left (a handover racing with its
+    // own reset) goes on to the same deterministic heirs whoever does it.
+    const departed = ringOwners(ring).filter((o) => hasLeft(ring, o));
+    if (departed.length > 0) {
+      const heirs = ringOwners(ring).filter((o) => !isDead(ring, o));
+      if (heirs.length > 0) {
+        for (const o of departed) {
+          ring = reassignOwner(ring, o, (token) => rendezvousHeir(token, heirs), { left: true });
+        }
+        announce = true;
+      }
+    }
+    this.ring = ring;
+    if (announce) this.broadcastState();
+    this.mySpans = ownedSpans(ring, this.self);
     this.persistRing();
     this.markFreeDirty();
     this.processPending();
@@ -814,7 +837,12 @@ export class IpamCore {
     if (this.freeReportAt === null) this.freeReportAt = this.now() + this.cfg.freeReportDelayMs;
   }
 
-  private freeIn = (start: number, end: number): number => end - start - this.book.countIn(start, end);
+  /** Free addresses in [start, end) as we report them: never the range's network or broadcast address. */
+  private freeIn = (start: number, end: number): number => {
+    let free = end - start - this.book.countIn(start, end);
+    for (const r of this.rangeReserved) if (r >= start && r < end) free--;
+    return free;
+  };
 
   private refreshFree(): boolean {
     if (!this.ring) return false;
@@ -943,11 +971,16 @@ export class IpamCore {
     this.donorBackoff.set(owner, this.now() + this.cfg.retryIntervalMs * 5);
   }
 
+  private donorSaidNo(owner: OwnerId, subnetKey: string): void {
+    this.donorRefused.set(`${owner}|${subnetKey}`, this.now() + this.cfg.retryIntervalMs * 5);
+  }
+
   private donorChoice(subnet: Cidr): DonorChoice {
     const now = this.now();
     return chooseDonor(this.ring!, subnet, this.self, {
       reachable: (o) => this.reachable.has(ownerPeer(o)),
       backedOff: (o) => (this.donorBackoff.get(o) ?? -Infinity) > now,
+      refused: (o) => (this.donorRefused.get(`${o}|${formatCidr(subnet)}`) ?? -Infinity) > now,
       random: this.deps.random,
     });
   }
@@ -1040,7 +1073,7 @@ export class IpamCore {
     for (const [key, r] of this.spaceRequests) {
       if (r.reqId !== m.reqId) continue;
       this.spaceRequests.delete(key);
-      if (!m.granted) this.backoffDonor(r.to);
+      if (!m.granted) this.donorSaidNo(r.to, key);
     }
     if (m.ring) this.acceptRing(m.ring, peer);
     this.processPending();
@@ -1143,7 +1176,7 @@ export class IpamCore {
             : 'observer',
       ringId: ring?.id ?? null,
       owned,
-      free: owned - this.book.countInSpans(this.mySpans),
+      free: this.mySpans.reduce((n, sp) => n + this.freeIn(sp.start, sp.end), 0),
       allocated: this.book.size,
       ringEntries: ring?.entries.length ?? 0,
       owners: list,
@@ -1157,7 +1190,10 @@ export class IpamCore {
             highestRound: cs.highestBallot?.round ?? 0,
           }
         : null,
-      conflicts: [...this.conflicts.values()].map((c) => ({ ...c })),
+      conflicts: [...this.conflicts.values()]
+        .filter((c) => c.lastAt >= this.now() - CONFLICT_SHOWN_MS)
+        .map((c) => ({ ...c })),
+      conflictsTotal: [...this.conflicts.values()].reduce((n, c) => n + c.count, 0),
       decodeErrors: this.decodeErrors,
     };
   }

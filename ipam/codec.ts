@@ -77,6 +77,7 @@ function collectRing(t: StringTable, r: Ring | null): void {
   if (!r) return;
   for (const e of r.entries) t.add(e.owner);
   for (const d of r.dead) t.add(d);
+  for (const d of r.left) t.add(d);
 }
 
 function collectClaims(t: StringTable, c: ClaimsMap | null): void {
@@ -101,8 +102,10 @@ function writeRing(w: ByteWriter, t: StringTable, r: Ring): void {
   for (const e of r.entries) {
     w.u32(e.token).varint(t.add(e.owner)).varint(e.version).varint(e.free);
   }
-  w.varint(r.dead.length);
-  for (const d of r.dead) w.varint(t.add(d));
+  for (const list of [r.dead, r.left]) {
+    w.varint(list.length);
+    for (const d of list) w.varint(t.add(d));
+  }
 }
 
 function writeBallot(w: ByteWriter, t: StringTable, b: Ballot | null): void {
@@ -212,21 +215,26 @@ class Decoder {
       const free = r.varint('free');
       entries[i] = { token, owner, version, free };
     }
-    const nd = r.varint('dead count');
-    if (nd > MAX_DEAD_OWNERS || nd > r.remaining) {
-      this.tooMany('dead owners');
-      return null;
-    }
-    const dead: OwnerId[] = [];
-    for (let i = 0; i < nd && !r.failure; i++) dead.push(this.str('dead owner'));
-    if (r.failure) return null;
-    const ring: Ring = { id, start, end, entries, dead };
+    const dead = this.ownerList('dead owner');
+    const left = this.ownerList('departed owner');
+    if (r.failure || !dead || !left) return null;
+    const ring: Ring = { id, start, end, entries, dead, left };
     const bad = ringViolation(ring);
     if (bad) {
       r.fail(`invalid ring: ${bad}`);
       return null;
     }
     return ring;
+  }
+  ownerList(what: string): OwnerId[] | null {
+    const n = this.r.varint(`${what} count`);
+    if (n > MAX_DEAD_OWNERS || n > this.r.remaining) {
+      this.tooMany(`${what}s`);
+      return null;
+    }
+    const out: OwnerId[] = [];
+    for (let i = 0; i < n && !this.r.failure; i++) out.push(this.str(what));
+    return out;
   }
   ballot(what: string): Ballot | null {
     const round = this.r.varint(`${what} round`);

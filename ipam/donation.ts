@@ -20,7 +20,10 @@ export type DonorChoice =
 
 export interface DonorFilter {
   reachable(owner: OwnerId): boolean;
+  /** Did not answer lately: its space counts, but ask someone else for now. */
   backedOff(owner: OwnerId): boolean;
+  /** Said lately it has nothing in this subnet: its reported space does not count. */
+  refused(owner: OwnerId): boolean;
   random: Random;
 }
 
@@ -43,15 +46,15 @@ export function freeBySubnet(ring: Ring, subnet: Cidr, exclude: OwnerId): Map<Ow
 }
 
 export function chooseDonor(ring: Ring, subnet: Cidr, self: OwnerId, f: DonorFilter): DonorChoice {
-  const free = freeBySubnet(ring, subnet, self);
+  const free = [...freeBySubnet(ring, subnet, self)].filter(([o]) => !f.refused(o));
   const cands: Array<[OwnerId, number]> = [];
   let total = 0;
-  for (const [owner, w] of [...free].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  for (const [owner, w] of free.sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     if (!f.reachable(owner) || f.backedOff(owner)) continue;
     cands.push([owner, w]);
     total += w;
   }
-  if (cands.length === 0) return free.size > 0 ? { kind: 'wait' } : { kind: 'none' };
+  if (cands.length === 0) return free.length > 0 ? { kind: 'wait' } : { kind: 'none' };
   let x = f.random.next() * total;
   for (const [owner, w] of cands) {
     x -= w;

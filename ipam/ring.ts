@@ -41,6 +41,14 @@ export interface Ring {
   readonly entries: readonly RingEntry[];
   /** Owners proven gone (rmpeer'd, reset, or a lost incarnation), sorted. Grow-only. */
   readonly dead: readonly OwnerId[];
+  /**
+   * Owners that left cleanly (reset), sorted, grow-only, a subset of `dead`.
+   * Their containers are gone, so space that still reaches them (a handover
+   * racing with their own reset, Weave #1593) is re-homed by anyone, to the
+   * same deterministic heirs. Lost incarnations are dead but not left: their
+   * containers may still run, so their space waits for an explicit rmpeer.
+   */
+  readonly left: readonly OwnerId[];
 }
 
 export const MAX_RING_ENTRIES = 1 << 18;
@@ -92,10 +100,17 @@ export function ringViolation(r: Ring): string | null {
     if (!isValidOwnerId(e.owner)) return `bad owner at ${e.token}`;
   }
   if (r.dead.length > MAX_DEAD_OWNERS) return 'too many dead owners';
-  for (let i = 0; i < r.dead.length; i++) {
-    if (!isValidOwnerId(r.dead[i]!)) return 'bad dead owner';
-    if (i > 0 && r.dead[i - 1]! >= r.dead[i]!) return 'dead owners not sorted';
+  if (r.left.length > MAX_DEAD_OWNERS) return 'too many departed owners';
+  for (const [list, what] of [
+    [r.dead, 'dead'],
+    [r.left, 'departed'],
+  ] as const) {
+    for (let i = 0; i < list.length; i++) {
+      if (!isValidOwnerId(list[i]!)) return `bad ${what} owner`;
+      if (i > 0 && list[i - 1]! >= list[i]!) return `${what} owners not sorted`;
+    }
   }
+  for (const o of r.left) if (!isDead(r, o)) return 'a departed owner is not dead';
   return null;
 }
 
@@ -166,8 +181,9 @@ export function joinRings(a: Ring, b: Ring): { ring: Ring; changed: boolean } {
     }
   }
   const dead = unionSorted(a.dead, b.dead);
-  if (dead.grew) changed = true;
-  return { ring: { id: a.id, start: a.start, end: a.end, entries, dead: dead.out }, changed };
+  const left = unionSorted(a.left, b.left);
+  if (dead.grew || left.grew) changed = true;
+  return { ring: { id: a.id, start: a.start, end: a.end, entries, dead: dead.out, left: left.out }, changed };
 }
 
 /** The parts of the range `owner` holds, coalesced, in order. */
@@ -202,17 +218,25 @@ export function ringOwners(r: Ring): OwnerId[] {
   return [...new Set(r.entries.map((e) => e.owner))].sort();
 }
 
-export function isDead(r: Ring, owner: OwnerId): boolean {
+function sortedHas(list: readonly string[], x: string): boolean {
   let lo = 0;
-  let hi = r.dead.length - 1;
+  let hi = list.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const d = r.dead[mid]!;
-    if (d === owner) return true;
-    if (d < owner) lo = mid + 1;
+    const d = list[mid]!;
+    if (d === x) return true;
+    if (d < x) lo = mid + 1;
     else hi = mid - 1;
   }
   return false;
+}
+
+export function isDead(r: Ring, owner: OwnerId): boolean {
+  return sortedHas(r.dead, owner);
+}
+
+export function hasLeft(r: Ring, owner: OwnerId): boolean {
+  return sortedHas(r.left, owner);
 }
 
 // ---------------------------------------------------------------------------
@@ -242,7 +266,7 @@ export function initialRing(start: number, end: number, owners: readonly OwnerId
       free: (last - first) * blockSize,
     });
   }
-  return { id: computeRingId(start, end, sorted), start, end, entries, dead: [] };
+  return { id: computeRingId(start, end, sorted), start, end, entries, dead: [], left: [] };
 }
 
 /** Insert a token at `addr` (inside the range) if there is none; the new entry copies its container's owner. */
@@ -276,10 +300,16 @@ export function transferSpan(r: Ring, from: OwnerId, span: Span, to: OwnerId): R
 
 /**
  * Hand every entry of `gone` to an heir chosen per entry by `heirFor` (or keep
- * it if there is none), and record `gone` as dead. Used by rmpeer (for a peer
- * proven gone) and by reset (for ourselves).
+ * it if there is none), and record `gone` as dead (and as departed when it
+ * `left` cleanly). Used by rmpeer (for a peer proven gone), by reset (for
+ * ourselves) and to re-home space that reached a departed owner.
  */
-export function reassignOwner(r: Ring, gone: OwnerId, heirFor: (token: number) => OwnerId | undefined): Ring {
+export function reassignOwner(
+  r: Ring,
+  gone: OwnerId,
+  heirFor: (token: number) => OwnerId | undefined,
+  opts: { left?: boolean } = {},
+): Ring {
   const entries = r.entries.map((e, i) => {
     if (e.owner !== gone) return e;
     const heir = heirFor(e.token);
@@ -287,7 +317,8 @@ export function reassignOwner(r: Ring, gone: OwnerId, heirFor: (token: number) =
     return { token: e.token, owner: heir, version: e.version + 1, free: entryEnd(r, i) - e.token };
   });
   const dead = unionSorted(r.dead, [gone]).out;
-  return { ...r, entries, dead };
+  const left = opts.left ? unionSorted(r.left, [gone]).out : r.left;
+  return { ...r, entries, dead, left };
 }
 
 /** Record owners as dead without moving anything (a lost incarnation of ourselves). */

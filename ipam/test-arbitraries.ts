@@ -33,16 +33,22 @@ export const ringArb = (peers = 100, maxEntries = 40): fc.Arbitrary<Ring> =>
       tokens: fc.uniqueArray(fc.integer({ min: 1, max: 63 }), { maxLength: maxEntries - 1 }),
       fields: fc.array(entryFieldsArb(peers), { minLength: maxEntries, maxLength: maxEntries }),
       dead: fc.uniqueArray(ownerArb(peers), { maxLength: 5 }),
+      leftMask: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
     })
-    .map(({ tokens, fields, dead }) => {
+    .map(({ tokens, fields, dead, leftMask }) => {
       const all = [0, ...tokens.sort((a, b) => a - b)].map((t) => RANGE_START + t * (RANGE_SIZE / 64));
       const entries: RingEntry[] = all.map((token, i) => ({ token, ...fields[i]! }));
-      return { id: RING_ID, start: RANGE_START, end: RANGE_END, entries, dead: dead.sort() };
+      const sortedDead = dead.sort();
+      const left = sortedDead.filter((_, i) => leftMask[i]);
+      return { id: RING_ID, start: RANGE_START, end: RANGE_END, entries, dead: sortedDead, left };
     });
 
 /** Ways to make a valid ring invalid or hostile. */
 export const hostileMutationArb: fc.Arbitrary<(r: Ring) => Ring> = fc.oneof(
-  fc.constant((r: Ring) => ({ ...r, entries: [...r.entries].reverse() })),
+  fc.constant((r: Ring) => ({
+    ...r,
+    entries: [r.entries[0]!, { ...r.entries[0]!, token: r.end - 1 }, { ...r.entries[0]!, token: r.end - 2 }],
+  })),
   fc.constant((r: Ring) => ({ ...r, entries: [...r.entries, r.entries[0]!] })),
   fc.constant((r: Ring) => ({ ...r, entries: r.entries.slice(1) })),
   fc.constant((r: Ring) => ({ ...r, entries: [] })),
@@ -58,6 +64,7 @@ export const hostileMutationArb: fc.Arbitrary<(r: Ring) => Ring> = fc.oneof(
   fc.constant((r: Ring) => ({ ...r, entries: r.entries.map((e) => ({ ...e, owner: 'not an owner' })) })),
   fc.constant((r: Ring) => ({ ...r, entries: r.entries.map((e) => ({ ...e, owner: '__proto__' })) })),
   fc.constant((r: Ring) => ({ ...r, dead: ['zz/00000001', 'aa/00000001'] })),
+  fc.constant((r: Ring) => ({ ...r, left: [...r.left, 'zz/0000ffff'] })),
   fc.constant((r: Ring) => ({ ...r, id: 'not-hex' })),
   fc.constant((r: Ring) => ({ ...r, id: computeRingId(r.start, r.end, ['other/00000001']) })),
   fc.constant((r: Ring) => ({ ...r, end: r.end * 2 })),

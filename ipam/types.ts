@@ -135,6 +135,9 @@ export interface IpamStatus {
   unreachable: OwnerSummary[];
   pending: { allocate: number; claim: number };
   consensus: { quorum: number; participants: OwnerId[]; quorums: number[]; highestRound: number } | null;
+  /** Peers whose ring we refused within the last minute. */
   conflicts: RingConflict[];
+  /** Refused ring updates since start. */
+  conflictsTotal: number;
   decodeErrors: number;
 }
