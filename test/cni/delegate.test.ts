@@ -3,7 +3,15 @@
  * Debian's containernetworking-plugins (it needs no root: its state lives in
  * a directory we choose) and small scripts that misbehave on purpose.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +35,7 @@ function script(name: string, body: string): void {
 }
 script('prints-garbage', 'echo "hello"; exit 0');
 script('fails-silently', 'echo "oops" >&2; exit 3');
+script('records-commands', `cat > /dev/null; echo "$CNI_COMMAND" >> "${dir}/commands.log"; exit 0`);
 script(
   'fails-with-cni-error',
   'echo \'{"cniVersion":"1.0.0","code":11,"msg":"busy","details":"try later"}\'; exit 1',
@@ -78,6 +87,21 @@ describe('finding and running the IPAM plugin', () => {
     const r = await delegate('echo-env', {}).add({ network: 'n', containerId: 'c1', ifname: 'eth0' });
     expect(r.dns.domain).toBe('ADD-c1');
     expect(r.ips).toStrictEqual([{ address: '10.1.0.2/24' }]);
+  });
+
+  it('forwards DEL, CHECK, GC and STATUS to the IPAM plugin', async () => {
+    const d = delegate('records-commands', {});
+    const ctx = { network: 'n', containerId: 'c1', ifname: 'eth0' };
+    await d.del(ctx);
+    await d.check(ctx, []);
+    await d.gc('n', []);
+    await d.status();
+    expect(readFileSync(join(dir, 'commands.log'), 'utf8').split('\n').filter(Boolean)).toStrictEqual([
+      'DEL',
+      'CHECK',
+      'GC',
+      'STATUS',
+    ]);
   });
 
   it.each([

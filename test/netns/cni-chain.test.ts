@@ -40,6 +40,11 @@ async function container(id: string, extra: Partial<Attachment> = {}): Promise<A
   return { containerId: id, netns: c.path, ifname: 'eth0', ns: c.name, ...extra };
 }
 
+/** This container's host veth is gone (each test checks its own, so one failure does not cascade). */
+async function expectDetached(a: Attachment): Promise<void> {
+  expect(await h.hostLinks()).not.toContain(hostVethName(a.containerId, a.ifname));
+}
+
 const addressOf = (result: Record<string, unknown>) =>
   (result.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
 
@@ -62,7 +67,7 @@ describe('tuning', () => {
     expect(eth0?.mac).toBe('02:00:00:00:7e:01');
     await h.runtime.check(list, a, result);
     await h.runtime.del(list, a, result);
-    expect(await h.hostLinks()).toStrictEqual([]);
+    await expectDetached(a);
   });
 });
 
@@ -96,7 +101,43 @@ describe('portmap', () => {
     await lab.kill(server);
     await h.runtime.del(list, a, result);
     expect(await rulesMentioning(ip)).toStrictEqual([]);
-    expect(await h.hostLinks()).toStrictEqual([]);
+    await expectDetached(a);
+  });
+
+  it('DEL without a netns (the runtime lost it) still removes the rules and the veth', async () => {
+    const list = h.conflist({ defaultRoute: true }, [
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ]);
+    const a = await container('pm2', {
+      capabilities: { portMappings: [{ hostPort: 8081, containerPort: 80, protocol: 'tcp' }] },
+    });
+    const { result } = await h.runtime.add(list, a);
+    const ip = addressOf(result);
+    expect((await rulesMentioning(ip)).length).toBeGreaterThan(0);
+    await h.runtime.del(list, { ...a, netns: '' }, result);
+    expect(await rulesMentioning(ip)).toStrictEqual([]);
+    await expectDetached(a);
+    expect(h.router!.held.has('cni:weft:pm2:eth0')).toBe(false);
+  });
+});
+
+describe('sbr', () => {
+  it('adds a source rule and a table for the container address from ips[].gateway; DEL leaves nothing', async () => {
+    const list = h.conflist({ defaultRoute: true }, [{ type: 'sbr' }]);
+    const a = await container('sbr1');
+    const { result } = await h.runtime.add(list, a);
+    const ip = addressOf(result);
+    const rules = await lab.ipIn(a.ns, ['rule', 'show']);
+    expect(rules).toContain(`from ${ip} lookup`);
+    const table = /from \S+ lookup (\d+)/.exec(rules)![1]!;
+    expect(await lab.ipIn(a.ns, ['route', 'show', 'table', table])).toContain(
+      'default via 10.32.0.1 dev eth0',
+    );
+    // Traffic from the container's address still reaches the host through the moved routes.
+    const ping = await lab.exec(a.ns, 'ping', ['-c', '1', '-W', '2', '-I', ip, '10.32.0.1']);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+    await h.runtime.del(list, a, result);
+    await expectDetached(a);
   });
 });
 
@@ -134,7 +175,8 @@ describe('bandwidth', () => {
     await h.runtime.del(list, shaped, rb.result);
     await h.runtime.del(h.conflist(), server, rs.result);
     expect(await h.hostLinks('bwp')).toStrictEqual([]);
-    expect(await h.hostLinks()).toStrictEqual([]);
+    await expectDetached(shaped);
+    await expectDetached(server);
   });
 });
 
