@@ -25,12 +25,13 @@ import {
 } from '../runtime/busybox-image.js';
 import {
   cgroupDirs,
+  DOCKER_CLI,
   type DockerEngine,
   isAlive,
   pidsInMountNs,
   startDockerEngine,
 } from '../runtime/docker-engine.js';
-import { mustSh, sh } from './lab.js';
+import { Lab, mustSh, sh } from './lab.js';
 
 function rootLinks(): string[] {
   return execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
@@ -104,6 +105,60 @@ describe('a private Docker engine', () => {
     ).toEqual(['lo']);
     // Resolving by id prefix gives the same container.
     expect((await docker.inspectContainer(id.slice(0, 12))).pid).toBe(container.pid);
+  });
+
+  it('can be wired to a simulated host: reached from a lab namespace, through the socket and /proc', async () => {
+    // What `weft attach <container>` does from a host namespace, by hand.
+    const lab = await Lab.create(1);
+    try {
+      const h1 = lab.host(1).ns;
+      const inspect = await lab.mustExec(h1, DOCKER_CLI, [
+        '-H',
+        engine!.dockerHost,
+        'inspect',
+        '-f',
+        '{{.State.Pid}}',
+        'c1',
+      ]);
+      const pid = Number(inspect.trim());
+      expect(pid).toBe((await docker.inspectContainer('c1')).pid);
+      await lab.ipIn(h1, [
+        'link',
+        'add',
+        'vc1',
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth1',
+        'netns',
+        String(pid),
+      ]);
+      await lab.ipIn(h1, ['addr', 'add', '10.32.0.1/24', 'dev', 'vc1']);
+      await lab.ipIn(h1, ['link', 'set', 'vc1', 'up']);
+      await mustSh('nsenter', [
+        `--net=/proc/${pid}/ns/net`,
+        'ip',
+        'addr',
+        'add',
+        '10.32.0.2/24',
+        'dev',
+        'eth1',
+      ]);
+      await mustSh('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', 'link', 'set', 'eth1', 'up']);
+      // The container's own busybox ping reaches the simulated host.
+      await engine!.mustCli(['exec', 'c1', 'ping', '-c', '1', '-W', '2', '10.32.0.1']);
+    } finally {
+      await lab.cleanup();
+    }
+    // The container's end went with the host's namespace.
+    const links = await mustSh('nsenter', [
+      `--net=/proc/${(await docker.inspectContainer('c1')).pid}/ns/net`,
+      'ip',
+      '-o',
+      'link',
+    ]);
+    expect(links).not.toContain('eth1');
   });
 
   it('ships busybox applets that the network tests use', async () => {

@@ -49,6 +49,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerClient } from '../../router/docker/engine-client.js';
 import { type ExecResult, LAB_PREFIX, mustSh, sh } from '../netns/lab.js';
+import { BUSYBOX_IMAGE } from './busybox-image.js';
 
 export const DOCKERD = '/usr/sbin/dockerd';
 /** The client that matches Debian's engine; `docker` on PATH otherwise. */
@@ -80,6 +81,11 @@ export interface DockerEngine {
   cli(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** Same, throwing on a non-zero exit; returns stdout trimmed. */
   mustCli(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
+  /**
+   * `docker run -d --network none --name <name> <image> <command…>` (default
+   * image: the busybox one, command: sleep for an hour); returns the container id.
+   */
+  runDetached(name: string, opts?: { image?: string; command?: string[]; network?: string }): Promise<string>;
   /** Text dockerd logged so far (for failure messages). */
   log(): string;
   /** Remove every container, stop dockerd and everything it started, remove all its files. Idempotent. */
@@ -455,6 +461,12 @@ export async function startDockerEngine(opts: DockerEngineOptions = {}): Promise
     async mustCli(args, o) {
       const r = await runCli(dir, socketPath, args, o);
       if (r.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+      return r.stdout.trim();
+    },
+    async runDetached(name, o = {}) {
+      const args = ['run', '-d', '--network', o.network ?? 'none', '--name', name, o.image ?? BUSYBOX_IMAGE];
+      const r = await runCli(dir, socketPath, [...args, ...(o.command ?? ['sleep', '3600'])]);
+      if (r.code !== 0) throw new Error(`docker run ${name} failed (${r.code}): ${r.stderr.trim()}`);
       return r.stdout.trim();
     },
     log: readLog,
