@@ -51,6 +51,7 @@ import {
   SLEEVE_PMTU_PROBE,
   type SleeveEngineOptions,
   type SleeveEvent,
+  type SleevePeerStats,
   TSO_OFFLOADS,
 } from './sleeve-native.js';
 
@@ -86,9 +87,11 @@ export interface OverlayReport {
   mtu: number;
   fastdp: boolean;
   devices: DeviceNames;
-  connections: { peer: PeerName; info: OverlayConnectionInfo }[];
+  connections: { peer: PeerName; info: OverlayConnectionInfo; counters?: SleevePeerStats }[];
   macs: number;
   fastdpMacs: number;
+  /** Kernel FDB changes that failed (logged). */
+  fdbErrors: number;
   engine: ReturnType<NativeSleeveEngine['stats']>['global'] | null;
 }
 
@@ -201,14 +204,20 @@ export class WeftOverlay implements Overlay {
 
   report(): OverlayReport {
     const now = this.o.clock.now();
+    const stats = this.engine?.stats();
+    const counters = new Map(stats?.peers.map((p) => [p.name, p]));
     return {
       mtu: this.mtu,
       fastdp: this.o.fastdp,
       devices: this.names,
-      connections: [...this.conns.entries()].map(([peer, c]) => ({ peer, info: c.infoAt(now) })),
+      connections: [...this.conns.entries()].map(([peer, c]) => {
+        const k = counters.get(peer);
+        return { peer, info: c.infoAt(now), ...(k ? { counters: k } : {}) };
+      }),
       macs: this.engine?.macs().length ?? 0,
       fastdpMacs: this.fdb.current().size,
-      engine: this.engine?.stats().global ?? null,
+      fdbErrors: this.fdbErrors,
+      engine: stats?.global ?? null,
     };
   }
 
