@@ -59,3 +59,14 @@ describe('MonotonicTotals', () => {
     );
   });
 });
+
+describe('MonotonicTotals.retire', () => {
+  it('hands back the total, forgets the key, and counts a returning key as new', () => {
+    const t = new MonotonicTotals();
+    t.observe('a', 10);
+    expect(t.retire('a')).toBe(10);
+    expect(t.entries()).toEqual([]);
+    expect(t.observe('a', 3)).toBe(3);
+    expect(t.retire('nope')).toBe(0);
+  });
+});

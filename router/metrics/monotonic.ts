@@ -24,8 +24,21 @@ export class MonotonicTotals {
     return next;
   }
 
-  /** Every key seen so far with its total (keys whose source vanished keep their last total). */
+  /** Every key being tracked, with its total. */
   entries(): [string, number][] {
     return [...this.totals.entries()];
+  }
+
+  /**
+   * Stop tracking `key` (its source is gone, e.g. a forgotten peer) and hand
+   * back its total, so the caller can keep it in an aggregate: memory stays
+   * bounded by the things that exist now, not by every thing ever seen. A key
+   * that comes back later counts from its next reading as new.
+   */
+  retire(key: string): number {
+    const total = this.totals.get(key) ?? 0;
+    this.totals.delete(key);
+    this.last.delete(key);
+    return total;
   }
 }

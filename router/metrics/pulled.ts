@@ -80,7 +80,9 @@ export function pulledGauge(registry: Registry, opts: PulledOptions<LabelledValu
 
 export function pulledCounter(registry: Registry, opts: PulledOptions<CumulativeReading>): Counter<string> {
   const totals = new MonotonicTotals();
-  const labelsOf = new Map<string, { group: string; labels: Labels }>();
+  const keyGroup = new Map<string, string>();
+  // Per label set: its labels, and the totals of counting things that are gone.
+  const groups = new Map<string, { labels: Labels; retired: number }>();
   return new Counter({
     name: opts.name,
     help: opts.help,
@@ -89,21 +91,28 @@ export function pulledCounter(registry: Registry, opts: PulledOptions<Cumulative
     collect(this: Counter<string>) {
       const readings = tryRead(opts);
       if (readings === undefined) return;
+      const seen = new Set<string>();
       for (const r of readings) {
         const group = labelKey(r.labels);
         const key = `${group}#${r.key ?? ''}`;
-        labelsOf.set(key, { group, labels: r.labels });
+        if (!groups.has(group)) groups.set(group, { labels: r.labels, retired: 0 });
+        keyGroup.set(key, group);
+        seen.add(key);
         totals.observe(key, r.value);
       }
-      const sums = new Map<string, LabelledValue>();
+      for (const [key, group] of keyGroup) {
+        if (seen.has(key)) continue;
+        groups.get(group)!.retired += totals.retire(key);
+        keyGroup.delete(key);
+      }
+      const sums = new Map<string, number>();
+      for (const [group, g] of groups) sums.set(group, g.retired);
       for (const [key, total] of totals.entries()) {
-        const { group, labels } = labelsOf.get(key)!;
-        const s = sums.get(group) ?? { labels, value: 0 };
-        s.value += total;
-        sums.set(group, s);
+        const group = keyGroup.get(key)!;
+        sums.set(group, (sums.get(group) ?? 0) + total);
       }
       this.reset();
-      for (const s of sums.values()) this.inc(s.labels, s.value);
+      for (const [group, value] of sums) this.inc(groups.get(group)!.labels, value);
     },
   });
 }

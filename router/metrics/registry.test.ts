@@ -230,6 +230,22 @@ describe('createMetricsRegistry', () => {
     expect(value(fams, 'weft_overlay_bytes_total', lbl('fastdp', 'tx', 'disabled'))).toBe(7);
   });
 
+  it('keeps counting correctly while peers come and go (each seen once, then forgotten)', async () => {
+    const { fakes, scrape } = setup();
+    let fams = await scrape();
+    for (let i = 0; i < 50; i++) {
+      fakes.traffic = [
+        { key: `p${i}`, path: 'sleeve', encrypted: true, txBytes: 100, txPackets: 1, rxBytes: 0, rxPackets: 0 },
+      ];
+      fams = await scrape();
+    }
+    fakes.traffic = [];
+    fams = await scrape();
+    const lbl = { path: 'sleeve', direction: 'tx', encryption: 'enabled' };
+    expect(value(fams, 'weft_overlay_packets_total', lbl)).toBe(50);
+    expect(value(fams, 'weft_overlay_bytes_total', lbl)).toBe(5000);
+  });
+
   it('keeps the previous values when a source throws, and warns once per metric', async () => {
     const { fakes, scrape, logger } = setup();
     fakes.connections = [established('sleeve')];
