@@ -232,8 +232,8 @@ describe('the busybox image in podman', () => {
   });
 
   it('imports into a private store from the same cached tarball', async () => {
-    const tar = busyboxRootfsTar();
-    expect(busyboxRootfsTar()).toBe(tar);
+    const tar = await busyboxRootfsTar();
+    expect(await busyboxRootfsTar()).toBe(tar);
     const ref = await importPodmanImage({ podmanArgs: podman() });
     expect((await sh('podman', [...podman(), 'image', 'exists', ref])).code).toBe(0);
     const files = await mustSh('tar', ['-tvf', tar]);
