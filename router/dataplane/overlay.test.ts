@@ -324,3 +324,37 @@ describe('WeftOverlay', () => {
       expect(await h.kernel.getLink(n)).toBeUndefined();
   });
 });
+
+describe('WeftOverlay start-up errors', () => {
+  const start = async (errno: number) => {
+    const { kernel } = new FakeKernelWorld().createNamespace('h');
+    const o = new WeftOverlay({
+      self: A,
+      meshPort: 6783,
+      fastdp: false,
+      kernel,
+      clock: new ManualClock(),
+      logger: new RecordingLogger(),
+      createEngine: () => {
+        throw Object.assign(new Error('engine says no'), { errno });
+      },
+    });
+    return o.start().then(
+      () => null,
+      (e: unknown) => e,
+    );
+  };
+
+  it('a taken port reads like the mesh port error, a busy TAP names the likely cause', async () => {
+    const { constants } = await import('node:os');
+    expect(await start(constants.errno.EADDRINUSE)).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/^cannot listen on mesh port \*:6783: .*EADDRINUSE/),
+    });
+    expect(await start(constants.errno.EBUSY)).toMatchObject({
+      code: 'KERNEL_ERROR',
+      message: expect.stringMatching(/another weft router/),
+    });
+    expect(await start(constants.errno.EPERM)).toMatchObject({ code: 'KERNEL_ERROR' });
+  });
+});

@@ -14,7 +14,9 @@
  * their effects to the engine, the kernel and the mesh, and never throws into
  * the mesh (kernel errors are logged and counted).
  */
+import { constants } from 'node:os';
 import type { Clock } from '../../common/clock.js';
+import { WeftError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { type SleeveKeys, sleeveKeys } from '../../crypto/datagram.js';
 import type { KernelNet } from '../kernel/kernel-net.js';
@@ -54,6 +56,8 @@ import {
   type SleevePeerStats,
   TSO_OFFLOADS,
 } from './sleeve-native.js';
+
+const osErrno = constants.errno;
 
 export interface WeftOverlayOptions {
   self: PeerName;
@@ -130,16 +134,20 @@ export class WeftOverlay implements Overlay {
     const create =
       this.o.createEngine ??
       ((opts: SleeveEngineOptions, cb: () => void) => new (loadSleeveAddon().SleeveEngine)(opts, cb));
-    this.engine = create(
-      {
-        tap: this.names.tap,
-        self: this.o.self,
-        port: this.o.meshPort,
-        ...(this.o.bindIp ? { bindIp: this.o.bindIp } : {}),
-        offload: this.o.offloads === false ? 0 : TSO_OFFLOADS,
-      },
-      () => this.drainEvents(),
-    );
+    try {
+      this.engine = create(
+        {
+          tap: this.names.tap,
+          self: this.o.self,
+          port: this.o.meshPort,
+          ...(this.o.bindIp ? { bindIp: this.o.bindIp } : {}),
+          offload: this.o.offloads === false ? 0 : TSO_OFFLOADS,
+        },
+        () => this.drainEvents(),
+      );
+    } catch (e) {
+      throw engineStartError(e, this.o, this.names);
+    }
     await attachSleevePort(k, this.names, this.mtu);
     if (this.o.fastdp) {
       await createFastdpDevices(
@@ -380,6 +388,29 @@ export class WeftOverlay implements Overlay {
       }
     });
   }
+}
+
+/** The engine could not start: say why in words an operator can act on. */
+function engineStartError(e: unknown, o: WeftOverlayOptions, names: DeviceNames): WeftError {
+  const errno = (e as { errno?: number }).errno;
+  const where = `${o.bindIp || '*'}:${o.meshPort}`;
+  if (errno === osErrno.EADDRINUSE) {
+    return new WeftError(
+      'BAD_REQUEST',
+      `cannot listen on mesh port ${where}: sleeve UDP socket: EADDRINUSE (address already in use)`,
+    );
+  }
+  if (errno === osErrno.EBUSY) {
+    return new WeftError(
+      'KERNEL_ERROR',
+      `the sleeve TAP ${names.tap} is held by another process: is another weft router running in this network namespace?`,
+      { op: 'open tap', errno: 'EBUSY' },
+    );
+  }
+  return new WeftError('KERNEL_ERROR', `cannot start the sleeve engine: ${(e as Error).message}`, {
+    op: 'start sleeve engine',
+    ...(errno !== undefined ? { errno } : {}),
+  });
 }
 
 /** One mesh connection's data path: the selector plus the effects it asks for. */

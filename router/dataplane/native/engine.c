@@ -180,6 +180,26 @@ int eng_create(engine **out, const eng_config *cfg, void (*notify)(void *), void
   e->peers[ENG_SELF].next_hop = -1;
   name_insert(e, ENG_SELF);
 
+  e->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (e->udp_fd < 0) {
+    *where = "socket";
+    err = -errno;
+    goto fail;
+  }
+  /* Never set DF: a TSO super-frame travels as one datagram that the
+   * underlay fragments (the PMTU probe tells when fragments do not pass). */
+  int pmtu = IP_PMTUDISC_DONT, one = 1;
+  setsockopt(e->udp_fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+  /* No SO_REUSEADDR: two engines must never share (and split) one port. */
+  set_sock_buf(e->udp_fd, SO_RCVBUFFORCE, SO_RCVBUF, cfg->rcvbuf);
+  set_sock_buf(e->udp_fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(cfg->port), .sin_addr.s_addr = cfg->bind_ip};
+  if (bind(e->udp_fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    *where = "bind";
+    err = -errno;
+    goto fail;
+  }
+  /* The TAP after the port: a second router in this namespace fails on the port, the clearer error. */
   char actual[IFNAMSIZ];
   e->vnet = cfg->vnet_hdr != 0;
   int tflags = WEFT_TUN_TAP | WEFT_TUN_NONBLOCK | (e->vnet ? WEFT_TUN_VNET_HDR : 0);
@@ -194,25 +214,6 @@ int eng_create(engine **out, const eng_config *cfg, void (*notify)(void *), void
     goto fail;
   }
 
-  e->udp_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (e->udp_fd < 0) {
-    *where = "socket";
-    err = -errno;
-    goto fail;
-  }
-  /* Never set DF: a TSO super-frame travels as one datagram that the
-   * underlay fragments (the PMTU probe tells when fragments do not pass). */
-  int pmtu = IP_PMTUDISC_DONT, one = 1;
-  setsockopt(e->udp_fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
-  setsockopt(e->udp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  set_sock_buf(e->udp_fd, SO_RCVBUFFORCE, SO_RCVBUF, cfg->rcvbuf);
-  set_sock_buf(e->udp_fd, SO_SNDBUFFORCE, SO_SNDBUF, cfg->sndbuf);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(cfg->port), .sin_addr.s_addr = cfg->bind_ip};
-  if (bind(e->udp_fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-    *where = "bind";
-    err = -errno;
-    goto fail;
-  }
   if (!cfg->no_gso) {
     /* GRO: the kernel hands us a train of datagrams from one sender in one
      * receive; GSO: we hand it a train in one send. The underlay then moves
