@@ -198,6 +198,9 @@ export class WeftOverlay implements Overlay {
 
   routesChanged(routes: MeshRoutes): void {
     this.routes = routes;
+    // Route every peer the mesh can reach, so the first broadcast from a peer
+    // we have not heard from yet is relayed too.
+    for (const p of routes.reachable?.() ?? []) if (p !== this.o.self) this.knownPeers.add(p);
     this.pushRoutes();
   }
 

@@ -62,6 +62,8 @@ export interface MeshRoutes {
   unicastNextHop(dst: PeerName): PeerName | undefined;
   /** Peers to pass a broadcast from `src` on to (src's broadcast tree through us). */
   broadcastNextHops(src: PeerName): PeerName[];
+  /** Every peer reachable over data routes (optional: the data plane otherwise learns them from traffic). */
+  reachable?(): PeerName[];
 }
 
 export interface Overlay {

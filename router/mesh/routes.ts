@@ -159,5 +159,6 @@ export function meshRoutesOf(table: RouteTable): MeshRoutes {
   return {
     unicastNextHop: (dst) => table.unicastNextHop(dst),
     broadcastNextHops: (src) => table.broadcastNextHops(src) ?? [],
+    reachable: () => [...table.unicastAll().keys()],
   };
 }
