@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeftError } from '../../common/errors.js';
+import { resolveAttachTarget } from '../../router/docker/attach-target.js';
 import { dockerSocketPath } from '../../router/docker/docker-host.js';
 import { DockerClient } from '../../router/docker/engine-client.js';
 import {
@@ -105,6 +106,11 @@ describe('a private Docker engine', () => {
     ).toEqual(['lo']);
     // Resolving by id prefix gives the same container.
     expect((await docker.inspectContainer(id.slice(0, 12))).pid).toBe(container.pid);
+    // As `weft attach` resolves its target: by name (keyed by the container id) or by pid.
+    const byName = await resolveAttachTarget('c1', { docker: () => docker });
+    expect([byName.kind, byName.key, byName.netnsPath]).toEqual(['docker', id, netnsPath]);
+    const byPid = await resolveAttachTarget(`pid:${container.pid}`, { docker: () => docker });
+    expect(byPid.key).toMatch(/^netns-\d+-\d+$/);
   });
 
   it('can be wired to a simulated host: reached from a lab namespace, through the socket and /proc', async () => {
