@@ -134,6 +134,33 @@ describe('mesh of real routers in network namespaces', () => {
     await stopRouter(lab, h4);
   });
 
+  it('a router that takes an existing name is reported as a collision and never retried', async () => {
+    const h1 = await getReport(lab, lab.host(1));
+    const clone = await startRouter(lab, lab.host(4), root, {
+      password: PASSWORD,
+      peers: [lab.host(1).ip],
+      args: ['--name', h1.router.name],
+      dataDir: `${root}/h4-clone`,
+    });
+    const collision = (r: RouterProcess) =>
+      r.logs.some((l) => /collision|already in use/.test(String(l.msg)));
+    await waitFor('the collision to be logged on both sides', async () =>
+      collision(clone) && collision(routers[0]!) ? true : undefined,
+    );
+    const target = await waitFor('the clone to give up on its target', async () => {
+      const t = (await getReport(lab, lab.host(4))).router.targets.find(
+        (x) => x.address === `${lab.host(1).ip}:6783`,
+      );
+      return t?.state === 'failed' ? t : undefined;
+    });
+    expect(target.lastError ?? '').toMatch(/in use|collision/);
+    // The real h1 is unharmed: everyone still sees its UID.
+    for (const r of await reports(3)) {
+      expect(r.router.peers.find((p) => p.name === h1.router.name)?.uid).toBe(h1.router.uid);
+    }
+    await stopRouter(lab, clone);
+  });
+
   it('a router killed with SIGKILL comes back with the same name and reconnects from its persisted peers', async () => {
     const h3 = routers[2]!;
     const before = await getReport(lab, lab.host(3));
