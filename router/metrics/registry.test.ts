@@ -235,7 +235,15 @@ describe('createMetricsRegistry', () => {
     let fams = await scrape();
     for (let i = 0; i < 50; i++) {
       fakes.traffic = [
-        { key: `p${i}`, path: 'sleeve', encrypted: true, txBytes: 100, txPackets: 1, rxBytes: 0, rxPackets: 0 },
+        {
+          key: `p${i}`,
+          path: 'sleeve',
+          encrypted: true,
+          txBytes: 100,
+          txPackets: 1,
+          rxBytes: 0,
+          rxPackets: 0,
+        },
       ];
       fams = await scrape();
     }
