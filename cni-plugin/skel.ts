@@ -52,6 +52,7 @@ export interface ProcessIo {
 /** Run one CNI call; returns the exit code. */
 export async function runPlugin(verbs: PluginVerbs, io: ProcessIo): Promise<number> {
   let errVersion: string = CURRENT_VERSION;
+  let log: Logger | undefined;
   let stdin = '';
   try {
     const parsed = parseEnv(io.env);
@@ -76,7 +77,7 @@ export async function runPlugin(verbs: PluginVerbs, io: ProcessIo): Promise<numb
     const needsNetnsCheck = env.command === 'ADD' || env.command === 'CHECK' || env.command === 'DEL';
     if (needsNetnsCheck && env.netns !== '' && !env.netnsOverride && io.isOwnNetns(env.netns))
       throw new CniError(CniCode.INVALID_NETNS, "CNI_NETNS is the plugin's own network namespace", env.netns);
-    const log = verbs
+    log = verbs
       .logger(conf)
       .child({ plugin: verbs.name, cmd: env.command, id: env.containerId, ifname: env.ifname });
     let args: CniArgs;
@@ -109,7 +110,10 @@ export async function runPlugin(verbs: PluginVerbs, io: ProcessIo): Promise<numb
         return 0;
     }
   } catch (e) {
-    io.stdout(JSON.stringify(toCniErrorJson(e, errVersion)));
+    const doc = toCniErrorJson(e, errVersion);
+    // For the operator (stderr or logFile); the runtime reads the document on stdout.
+    log?.warn({ code: doc.code, err: doc.msg, ...(doc.details ? { details: doc.details } : {}) }, 'failed');
+    io.stdout(JSON.stringify(doc));
     return 1;
   }
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { type Invocation, type PluginVerbs, type ProcessIo, runPlugin } from '../../cni-plugin/skel.js';
 import { CniCode, CniError } from '../../cni-plugin/spec/errors.js';
 import { SUPPORTED_VERSIONS } from '../../cni-plugin/spec/version.js';
-import { nullLogger } from '../../common/logger.js';
+import { nullLogger, RecordingLogger } from '../../common/logger.js';
 
 interface Run {
   code: number;
@@ -304,6 +304,30 @@ describe('errors and output hygiene', () => {
     const { WeftError } = await import('../../common/errors.js');
     const r = await run(BASE_ENV, undefined, { fail: new WeftError('ROUTER_UNAVAILABLE', 'no router') });
     expect(errorOf(r)).toMatchObject({ code: 11, msg: 'no router' });
+  });
+
+  it('a failure is also logged for the operator (never on stdout)', async () => {
+    const records = new RecordingLogger();
+    const outs: string[] = [];
+    const code = await runPlugin(
+      { ...verbs([], new CniError(CniCode.TRY_AGAIN_LATER, 'router down')), logger: () => records },
+      {
+        env: BASE_ENV,
+        readStdin: () => '{"cniVersion":"1.0.0","name":"weft"}',
+        stdout: (s) => outs.push(s),
+        stderr: () => {},
+        isOwnNetns: () => false,
+      },
+    );
+    expect(code).toBe(1);
+    expect(outs).toHaveLength(1);
+    expect(records.records).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'failed',
+        fields: expect.objectContaining({ code: 11, err: 'router down', cmd: 'ADD' }),
+      }),
+    );
   });
 
   it('anything else thrown is code 999 with its message', async () => {
