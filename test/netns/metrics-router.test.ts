@@ -17,6 +17,7 @@ import type { Host } from './lab.js';
 import { Lab } from './lab.js';
 import {
   getReport,
+  httpRequest,
   makeDataRoot,
   meshComplete,
   type RouterProcess,
@@ -30,28 +31,15 @@ const PASSWORD = 'metrics-test-password';
 /** The router's default --metrics-addr. */
 const METRICS_ADDR = '127.0.0.1:6782';
 
-// Runs inside a namespace: GET the URL, print status and body as one JSON line.
-const GET_SCRIPT = `
-fetch(process.argv[1], { signal: AbortSignal.timeout(3000) })
-  .then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, type: r.headers.get('content-type'), body: await r.text() })))
-  .catch((e) => { process.stderr.write(String(e.cause ?? e)); process.exit(2); });
-`;
-
 describe('metrics of running routers', () => {
   let lab: Lab;
   let root: string;
   const routers: RouterProcess[] = [];
 
-  async function httpGet(from: Host, url: string) {
-    const r = await lab.exec(from.ns, process.execPath, ['-e', GET_SCRIPT, url], { timeoutMs: 10_000 });
-    if (r.code !== 0) throw new Error(`GET ${url} from ${from.ns}: ${r.stderr.trim()}`);
-    return JSON.parse(r.stdout) as { status: number; type: string; body: string };
-  }
-
   async function scrape(host: Host): Promise<Map<string, MetricFamily>> {
-    const r = await httpGet(host, `http://${METRICS_ADDR}/metrics`);
+    const r = await httpRequest(lab, host, 'GET', `http://${METRICS_ADDR}/metrics`);
     expect(r.status).toBe(200);
-    expect(r.type).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(r.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     const parsed = parseExposition(r.body);
     if (!parsed.ok) throw new Error(`line ${parsed.error.line}: ${parsed.error.reason}`);
     return parsed.value;
@@ -109,12 +97,8 @@ describe('metrics of running routers', () => {
   });
 
   it('is not reachable from another host: bound to loopback by default', async () => {
-    const r = await lab.exec(lab.host(2).ns, process.execPath, [
-      '-e',
-      GET_SCRIPT,
-      `http://${lab.host(1).ip}:6782/metrics`,
-    ]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/ECONNREFUSED/);
+    await expect(
+      httpRequest(lab, lab.host(2), 'GET', `http://${lab.host(1).ip}:6782/metrics`),
+    ).rejects.toThrow(/ECONNREFUSED/);
   });
 });
