@@ -100,6 +100,8 @@ export interface ConnectionParams {
   createHandshake?: (opts: HandshakeOptions) => MeshHandshake;
 }
 
+const encodedMessages = new WeakMap<Message, Uint8Array>();
+
 export class MeshConnection {
   readonly id: number;
   readonly outbound: boolean;
@@ -207,9 +209,13 @@ export class MeshConnection {
 
   /** Send a message (after the hello). Returns false if the connection is not up. */
   send(msg: Message): boolean {
-    if (this.state !== 'prepared' && this.state !== 'established' && msg.tag !== MessageTag.Hello)
-      return false;
-    this.writeFrame(encodeMessage(msg));
+    if (this.state !== 'prepared' && this.state !== 'established') return false;
+    let body = encodedMessages.get(msg);
+    if (!body) {
+      body = encodeMessage(msg);
+      encodedMessages.set(msg, body);
+    }
+    this.writeFrame(body);
     return true;
   }
 

@@ -29,7 +29,16 @@ import type { Gossiper, GossipRegistry, GossipSender, PeerName } from './gossip-
 export interface ChannelOptions {
   /** Relay broadcasts along the tree even when `onGossipBroadcast` returns null (e.g. consensus rounds). */
   relayAlways?: boolean;
+  /** Include the channel in the periodic full-state rounds (default true). */
+  periodic?: boolean;
 }
+
+/**
+ * A gossiper may take the neighbour a gossip came from as a second argument
+ * (the topology channel answers digests to their sender); plain Gossipers
+ * simply ignore it.
+ */
+type GossiperWithSender = Gossiper & { onGossip(update: Uint8Array, from?: PeerName): Uint8Array | null };
 
 export interface GossipHost {
   readonly ourName: PeerName;
@@ -131,24 +140,36 @@ export class GossipHub implements GossipRegistry {
 
   /** Originate a broadcast from us. */
   broadcast(ch: Channel | string, update: Uint8Array): void {
-    const name = typeof ch === 'string' ? ch : ch.name;
-    const m: Message = {
-      tag: MessageTag.GossipBroadcast,
-      channel: name,
-      src: this.host.ourName,
-      incarnation: this.incarnation,
-      seq: this.seq++,
-      payload: update,
-    };
-    for (const p of this.host.broadcastTargets(this.host.ourName, null)) this.host.sendTo(p, m);
+    this.broadcastTailored(typeof ch === 'string' ? ch : ch.name, () => update);
+  }
+
+  /**
+   * Originate one broadcast whose payload may differ per first hop (null: skip
+   * that hop), e.g. to leave out what a neighbour just told us. Relays pass on
+   * what each received.
+   */
+  broadcastTailored(channel: string, payloadFor: (firstHop: PeerName) => Uint8Array | null): void {
+    const seq = this.seq++;
+    for (const p of this.host.broadcastTargets(this.host.ourName, null)) {
+      const payload = payloadFor(p);
+      if (payload === null) continue;
+      this.host.sendTo(p, {
+        tag: MessageTag.GossipBroadcast,
+        channel,
+        src: this.host.ourName,
+        incarnation: this.incarnation,
+        seq,
+        payload,
+      });
+    }
   }
 
   private gossipSubset(ch: Channel, update: Uint8Array, exclude: PeerName | null): void {
     for (const p of this.subset(exclude)) this.enqueue(p, ch.name, update);
   }
 
-  /** min(2·log2(peers), neighbours) random neighbours. */
-  private subset(exclude: PeerName | null): PeerName[] {
+  /** min(2·log2(peers), neighbours) random neighbours (except `exclude`). */
+  subset(exclude: PeerName | null = null): PeerName[] {
     const all = this.host.neighbours().filter((p) => p !== exclude);
     const n = Math.max(1, this.host.peerCount());
     const k = Math.min(all.length, Math.max(1, Math.ceil(2 * Math.log2(n))));
@@ -194,10 +215,11 @@ export class GossipHub implements GossipRegistry {
   /** Periodic round: every channel's full state to a random subset. */
   periodic(): void {
     for (const ch of this.channels.values()) {
+      if (ch.opts.periodic === false) continue;
       const full = this.safe(ch, () => ch.gossiper.gossip(), null);
-      if (full)
-        for (const p of this.subset(null))
-          this.host.sendTo(p, { tag: MessageTag.Gossip, channel: ch.name, payload: full });
+      if (!full) continue;
+      for (const p of this.subset(null))
+        this.host.sendTo(p, { tag: MessageTag.Gossip, channel: ch.name, payload: full });
     }
   }
 
@@ -244,7 +266,11 @@ export class GossipHub implements GossipRegistry {
           this.unknownChannel(m.channel, from);
           return;
         }
-        const delta = this.safe(ch, () => ch.gossiper.onGossip(m.payload), null);
+        const delta = this.safe(
+          ch,
+          () => (ch.gossiper as GossiperWithSender).onGossip(m.payload, from),
+          null,
+        );
         if (delta) this.gossipSubset(ch, delta, from);
         return;
       }

@@ -40,7 +40,6 @@ import type { HandshakeOptions, MeshHandshake } from '../../crypto/contracts.js'
 import { PROTOCOL_MAX_VERSION, PROTOCOL_MIN_VERSION, PROTOCOL_NAME } from '../wire/intro.js';
 import type { Hello, Message } from '../wire/messages.js';
 import { MessageTag } from '../wire/tags.js';
-import { decodeTopology, encodeTopology } from '../wire/topology.js';
 import { type CloseCause, type ConnectionHost, type HelloDecision, MeshConnection } from './connection.js';
 import { ConnectionMaker } from './connection-maker.js';
 import { DEFAULT_MESH_PORT, MESH_DEFAULTS, type MeshTuning, TOPOLOGY_CHANNEL } from './constants.js';
@@ -52,6 +51,7 @@ import type { MeshRoutes, Overlay, OverlayConnection } from './overlay-api.js';
 import type { MeshConnectionReport, MeshReport } from './report.js';
 import { meshRoutesOf, RouteTable } from './routes.js';
 import { type ConnectionRecord, type PeerRecord, Topology } from './topology.js';
+import { TopologyGossip } from './topology-gossip.js';
 
 export interface MeshOptions {
   /** Our peer name, "xx:xx:xx:xx:xx:xx". */
@@ -80,7 +80,6 @@ export interface MeshOptions {
   createHandshake?: (opts: HandshakeOptions) => MeshHandshake;
 }
 
-const TIMER_TOPOLOGY_FLUSH = 'mesh:topology-flush';
 const TIMER_SETTLE = 'mesh:settle';
 const TIMER_MAKER = 'mesh:maker';
 const TIMER_PERIODIC = 'mesh:periodic-gossip';
@@ -110,6 +109,7 @@ export class MeshRouter implements GossipRegistry {
   private readonly topology: Topology;
   private readonly maker: ConnectionMaker;
   private readonly hub: GossipHub;
+  private readonly topologyGossip: TopologyGossip;
 
   private nextStreamId = 1;
   /** Outbound dials not yet answered: stream id → target address. */
@@ -118,9 +118,6 @@ export class MeshRouter implements GossipRegistry {
   private readonly conns = new Map<number, MeshConnection>();
   /** Accepted (hello done, registered) connections by peer name: at most one per peer. */
   private readonly registered = new Map<PeerName, Registered>();
-  /** Names whose records changed and go out in the next topology broadcast. */
-  private readonly topologyPending = new Set<PeerName>();
-  private topologyFlushArmed = false;
   private settleArmed = false;
   private started = false;
   private stopped = false;
@@ -129,7 +126,6 @@ export class MeshRouter implements GossipRegistry {
 
   private gossipTable: { table: RouteTable; generation: number; at: number } | null = null;
   private dataTable: { table: RouteTable; generation: number } | null = null;
-  private topologyFullCache: { generation: number; bytes: Uint8Array } | null = null;
 
   constructor(opts: MeshOptions) {
     this.opts = opts;
@@ -175,7 +171,22 @@ export class MeshRouter implements GossipRegistry {
       this.t.maxPendingGossip,
       this.t.broadcastWindow,
     );
-    this.hub.registerChannel(TOPOLOGY_CHANNEL, this.topologyGossiper(), { relayAlways: true });
+    this.topologyGossip = new TopologyGossip(
+      this.topology,
+      {
+        ourName: this.name,
+        logger: this.log,
+        sendTo: (peer, payload) => {
+          this.sendTo(peer, { tag: MessageTag.Gossip, channel: TOPOLOGY_CHANNEL, payload });
+        },
+        broadcast: (payloadFor) => this.hub.broadcastTailored(TOPOLOGY_CHANNEL, payloadFor),
+        randomNeighbours: () => this.hub.subset(),
+        setTimer: (key, delayMs) => this.emit({ kind: 'set-timer', key, delayMs }),
+        changed: () => this.scheduleSettle(),
+      },
+      this.t.topologyBatchMs,
+    );
+    this.hub.registerChannel(TOPOLOGY_CHANNEL, this.topologyGossip, { periodic: false });
   }
 
   // ======================= lifecycle =======================
@@ -208,21 +219,15 @@ export class MeshRouter implements GossipRegistry {
     for (const c of [...this.conns.values()]) c.refuse('shutdown', 'the peer is shutting down');
     for (const id of [...this.dialing.keys()]) this.emit({ kind: 'close', stream: id });
     this.dialing.clear();
-    for (const key of [
-      TIMER_TOPOLOGY_FLUSH,
-      TIMER_SETTLE,
-      TIMER_MAKER,
-      TIMER_PERIODIC,
-      'gossip:flush',
-      'gossip:local',
-    ]) {
+    const keys = [TIMER_SETTLE, TIMER_MAKER, TIMER_PERIODIC, 'gossip:flush', 'gossip:local'];
+    for (const key of [...keys, ...this.topologyGossip.cancelTimers()]) {
       this.emit({ kind: 'cancel-timer', key });
     }
   }
 
   /** No batched work pending (topology broadcast, settle, gossip queues): for tests and the simulator. */
   get idle(): boolean {
-    return !this.topologyFlushArmed && !this.settleArmed && this.hub.idle;
+    return this.topologyGossip.idle && !this.settleArmed && this.hub.idle;
   }
 
   get encryption(): boolean {
@@ -277,9 +282,6 @@ export class MeshRouter implements GossipRegistry {
   timerFired(key: string): void {
     if (this.stopped) return;
     switch (key) {
-      case TIMER_TOPOLOGY_FLUSH:
-        this.flushTopology();
-        return;
       case TIMER_SETTLE:
         this.settle();
         return;
@@ -287,11 +289,12 @@ export class MeshRouter implements GossipRegistry {
         this.runMaker();
         return;
       case TIMER_PERIODIC:
+        this.topologyGossip.periodic();
         this.hub.periodic();
         this.emit({ kind: 'set-timer', key: TIMER_PERIODIC, delayMs: this.t.gossipIntervalMs });
         return;
     }
-    if (this.hub.timer(key)) return;
+    if (this.hub.timer(key) || this.topologyGossip.timer(key)) return;
     const m = /^conn:(\d+):/.exec(key);
     if (m) this.conns.get(Number(m[1]))?.timer(key);
   }
@@ -617,67 +620,10 @@ export class MeshRouter implements GossipRegistry {
 
   // ======================= topology =======================
 
-  private topologyGossiper(): Gossiper {
-    return {
-      gossip: () => this.topologyFullState(),
-      onGossip: (update) => {
-        // New to us from a neighbour: pass it on to everyone in our next broadcast.
-        const changed = this.mergeTopology(update, 'gossip');
-        if (changed.length > 0) this.topologyChanged(changed);
-        return null;
-      },
-      onGossipBroadcast: (src, update) => {
-        // Relayed along src's tree by the hub as it is (relayAlways): nothing to pass on ourselves.
-        this.mergeTopology(update, `broadcast from ${src}`);
-        return null;
-      },
-      onGossipUnicast: () => {},
-    };
-  }
-
-  private mergeTopology(update: Uint8Array, origin: string): PeerName[] {
-    const d = decodeTopology(update);
-    if (!d.ok) {
-      this.log.warn({ origin, error: d.error.message }, 'mesh: undecodable topology update ignored');
-      return [];
-    }
-    const r = this.topology.merge(d.value);
-    const names = r.changed.map((p) => p.name);
-    if (r.ourselfBumped) {
-      this.log.info(
-        { version: this.topology.ourself.version },
-        'mesh: saw an old record of ourselves; bumped our version',
-      );
-      names.push(this.name);
-    }
-    if (names.length > 0) this.scheduleSettle();
-    if (r.ourselfBumped) this.topologyChanged([this.name]);
-    return names;
-  }
-
-  private topologyFullState(): Uint8Array {
-    const gen = this.topology.generation;
-    if (this.topologyFullCache?.generation !== gen) {
-      this.topologyFullCache = { generation: gen, bytes: encodeTopology(this.topology.peers()) };
-    }
-    return this.topologyFullCache.bytes;
-  }
-
-  /** These records go out in our next topology broadcast. */
+  /** Our record changed: it goes out in the next topology broadcast. */
   private topologyChanged(names: Iterable<PeerName>): void {
-    for (const n of names) this.topologyPending.add(n);
-    if (!this.topologyFlushArmed) {
-      this.topologyFlushArmed = true;
-      this.emit({ kind: 'set-timer', key: TIMER_TOPOLOGY_FLUSH, delayMs: this.t.topologyBatchMs });
-    }
+    this.topologyGossip.announce(names);
     this.scheduleSettle();
-  }
-
-  private flushTopology(): void {
-    this.topologyFlushArmed = false;
-    const records = this.topology.reachableRecords(this.topologyPending);
-    this.topologyPending.clear();
-    if (records.length > 0) this.hub.broadcast(TOPOLOGY_CHANNEL, encodeTopology(records));
   }
 
   /**

@@ -89,7 +89,14 @@ export class Topology {
   private readonly limbo = new Map<string, number>();
   /** Reachable peers as of the last `collect()` (what the overlay was told about). */
   private announced = new Set<string>();
+  /**
+   * Reachable names, kept up to date incrementally while records only gain
+   * connections (the common case: every broadcast merge), recomputed from
+   * scratch (lazily) after anything that can cut a path.
+   */
   private reachableCache: Set<string> | null = null;
+  /** remote → names whose records list it (for incremental reachability). */
+  private readonly listedBy = new Map<string, Set<string>>();
   private digestCache: string | null = null;
   private self: PeerRecord;
   /** Bumped on every change; lets owners cache things derived from the topology. */
@@ -99,6 +106,7 @@ export class Topology {
     this.self = { ...ourself, version: 1, connections: [] };
     this.records.set(ourself.name, this.self);
     this.announced.add(ourself.name);
+    this.reachableCache = new Set([ourself.name]);
   }
 
   get ourName(): string {
@@ -121,8 +129,76 @@ export class Topology {
 
   private changedAny(): void {
     this.generation++;
-    this.reachableCache = null;
     this.digestCache = null;
+  }
+
+  /**
+   * Install a record (replacing `old`), keep the reverse index, and keep the
+   * reachable set valid if the change can only add paths.
+   */
+  private install(r: PeerRecord, old: PeerRecord | undefined): void {
+    this.records.set(r.name, r);
+    let cut = false;
+    if (old) {
+      // Both lists are sorted by remote: walk them together to find removed connections.
+      const next = r.connections;
+      let j = 0;
+      for (const c of old.connections) {
+        while (j < next.length && next[j]!.remote < c.remote) j++;
+        if (j < next.length && next[j]!.remote === c.remote) continue;
+        cut = true;
+        this.listedBy.get(c.remote)?.delete(old.name);
+      }
+    }
+    for (const c of r.connections) {
+      let s = this.listedBy.get(c.remote);
+      if (!s) {
+        s = new Set();
+        this.listedBy.set(c.remote, s);
+      }
+      s.add(r.name);
+    }
+    const reach = this.reachableCache;
+    if (!reach) return;
+    if (cut) {
+      this.reachableCache = null;
+      return;
+    }
+    if (reach.has(r.name)) {
+      this.extendReachable(r.name);
+      return;
+    }
+    for (const by of this.listedBy.get(r.name) ?? []) {
+      if (reach.has(by)) {
+        reach.add(r.name);
+        this.extendReachable(r.name);
+        return;
+      }
+    }
+  }
+
+  /** BFS from a reachable name over records not yet reached. */
+  private extendReachable(from: string): void {
+    const reach = this.reachableCache!;
+    const queue = [from];
+    for (let i = 0; i < queue.length; i++) {
+      const r = this.records.get(queue[i]!);
+      if (!r) continue;
+      for (const c of r.connections) {
+        if (!reach.has(c.remote) && this.records.has(c.remote)) {
+          reach.add(c.remote);
+          queue.push(c.remote);
+        }
+      }
+    }
+  }
+
+  /** Drop an unreachable record for good (reachability does not change). */
+  private uninstall(name: string): void {
+    const r = this.records.get(name);
+    if (!r) return;
+    this.records.delete(name);
+    for (const c of r.connections) this.listedBy.get(c.remote)?.delete(name);
   }
 
   /** Replace our connection list (sorted by remote); bumps our version if anything changed. */
@@ -138,8 +214,9 @@ export class Topology {
   }
 
   private replaceSelf(change: Partial<PeerRecord>, minVersion = 0): void {
+    const old = this.self;
     this.self = { ...this.self, ...change, version: Math.max(this.self.version + 1, minVersion) };
-    this.records.set(this.self.name, this.self);
+    this.install(this.self, old);
     this.changedAny();
   }
 
@@ -158,7 +235,7 @@ export class Topology {
       }
       const cur = this.records.get(r.name);
       if (cur === undefined || compareRecords(r, cur) > 0) {
-        this.records.set(r.name, r);
+        this.install(r, cur);
         changed.push(r);
       }
     }
@@ -225,7 +302,7 @@ export class Topology {
       const since = this.limbo.get(name);
       if (since === undefined) this.limbo.set(name, now);
       else if (now - since >= limboMs) {
-        this.records.delete(name);
+        this.uninstall(name);
         this.limbo.delete(name);
       }
     }

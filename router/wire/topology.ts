@@ -1,16 +1,17 @@
 /**
- * The topology gossip payload (channel "topology"): a MessagePack array of peer
- * records. This is what every router knows about every other: who it is, its
- * version, and its connections. Records are immutable values; each one's
- * encoding is cached, and a payload is built by concatenating cached
- * encodings behind an array header, so gossiping the full state of 1000
- * peers does not re-encode 1000 records.
+ * The topology gossip payload (channel "topology"): peer records, and digests
+ * for cheap anti-entropy. Records are immutable values; each one's encoding
+ * is cached, and a payload is built by concatenating cached encodings behind
+ * an array header, so sending the full state of 1000 peers does not re-encode
+ * 1000 records.
  *
- *   payload    = [ record, record, ... ]                       (≤ MAX_PEERS)
- *   record     = [ name, nickname, uid (8 bytes BE), version,
- *                  shortId | nil, [ conn, conn, ... ] ]        (≤ MAX_CONNECTIONS)
- *   conn       = [ remote name, address "host:port", flags ]
- *   flags      : bit 0 outbound (the record's owner dialled), bit 1 established
+ *   payload = [0, [record, ...]]           update: records (a broadcast, or full state to a new neighbour)
+ *           | [1, digest]                  digest: "this is what I have" (periodic, to a few neighbours)
+ *           | [2, [record, ...], digest]   answer to a differing digest: my full state and my digest
+ *   record  = [name, nickname, uid (8 bytes BE), version, shortId | nil, [conn, ...]]   (≤ MAX_PEERS records)
+ *   conn    = [remote name, address "host:port", flags]                               (≤ MAX_CONNECTIONS)
+ *   flags   : bit 0 outbound (the record's owner dialled), bit 1 established
+ *   digest  : string, ≤ 64 characters (count and hashes of name/version/uid of every reachable record)
  */
 import type { Result } from '../../common/result.js';
 import type { DecodeError } from './errors.js';
@@ -62,7 +63,49 @@ export function encodeRecord(r: PeerRecord): Uint8Array {
   return e;
 }
 
-export function encodeTopology(records: Iterable<PeerRecord>): Uint8Array {
+export type TopologyMessage =
+  | { kind: 'update'; records: PeerRecord[] }
+  | { kind: 'digest'; digest: string }
+  | { kind: 'answer'; records: PeerRecord[]; digest: string };
+
+export const MAX_DIGEST = 64;
+
+export function encodeTopologyMessage(m: TopologyMessage): Uint8Array {
+  switch (m.kind) {
+    case 'update':
+      return concat([arrayHeader(2), pack(0), encodeRecords(m.records)]);
+    case 'digest':
+      return pack([1, m.digest]);
+    case 'answer':
+      return concat([arrayHeader(3), pack(2), encodeRecords(m.records), pack(m.digest)]);
+  }
+}
+
+export function decodeTopologyMessage(bytes: Uint8Array): Result<TopologyMessage, DecodeError> {
+  return unpackWith(bytes, (v): TopologyMessage => {
+    const f = Fields.of(v, 'topology', 2, 3 + 4);
+    const kind = f.int(0, 0, 2);
+    if (kind === 1) return { kind: 'digest', digest: f.str(1, MAX_DIGEST) };
+    const records = Fields.list(f.array(1, MAX_PEERS), 'records', MAX_PEERS).map(readRecord);
+    if (kind === 0) return { kind: 'update', records };
+    return { kind: 'answer', records, digest: f.str(2, MAX_DIGEST) };
+  });
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** Records as one MessagePack array, from their cached encodings. */
+export function encodeRecords(records: Iterable<PeerRecord>): Uint8Array {
   const parts: Uint8Array[] = [];
   let size = 0;
   for (const r of records) {
@@ -114,6 +157,6 @@ function readRecord(v: unknown): PeerRecord {
   };
 }
 
-export function decodeTopology(bytes: Uint8Array): Result<PeerRecord[], DecodeError> {
-  return unpackWith(bytes, (v) => Fields.list(v, 'topology', MAX_PEERS).map(readRecord));
+export function decodeRecords(bytes: Uint8Array): Result<PeerRecord[], DecodeError> {
+  return unpackWith(bytes, (v) => Fields.list(v, 'records', MAX_PEERS).map(readRecord));
 }

@@ -6,7 +6,12 @@ import { decodeIntro, encodeIntro, INTRO_BYTES, negotiate } from './intro.js';
 import { decodeMessage, encodeMessage } from './messages.js';
 import { pack } from './msgpack.js';
 import { MessageTag } from './tags.js';
-import { decodeTopology, encodeTopology } from './topology.js';
+import {
+  decodeRecords,
+  decodeTopologyMessage,
+  encodeTopologyMessage,
+  type TopologyMessage,
+} from './topology.js';
 
 /** Deep equality that treats Buffer and Uint8Array with the same bytes as equal. */
 function normalise(v: unknown): unknown {
@@ -188,25 +193,32 @@ describe('messages', () => {
 });
 
 describe('topology payload', () => {
-  it('round-trips records', () => {
+  const arbTopologyMessage: fc.Arbitrary<TopologyMessage> = fc.oneof(
+    fc.array(arbRecord, { maxLength: 10 }).map((records): TopologyMessage => ({ kind: 'update', records })),
+    fc.string({ maxLength: 64 }).map((digest): TopologyMessage => ({ kind: 'digest', digest })),
+    fc
+      .tuple(fc.array(arbRecord, { maxLength: 10 }), fc.string({ maxLength: 64 }))
+      .map(([records, digest]): TopologyMessage => ({ kind: 'answer', records, digest })),
+  );
+
+  it('round-trips updates, digests and answers', () => {
     fc.assert(
-      fc.property(fc.array(arbRecord, { maxLength: 10 }), (records) => {
-        const d = decodeTopology(encodeTopology(records));
-        expect(d).toEqual({ ok: true, value: records });
+      fc.property(arbTopologyMessage, (m) => {
+        expect(decodeTopologyMessage(encodeTopologyMessage(m))).toEqual({ ok: true, value: m });
       }),
       { numRuns: 300 },
     );
   });
 
-  it('random and mutated bytes give records or a typed error, never a throw', () => {
+  it('random and mutated bytes give a message or a typed error, never a throw', () => {
     fc.assert(
       fc.property(
-        fc.array(arbRecord, { maxLength: 3 }),
+        arbTopologyMessage,
         fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
-        (records, muts) => {
-          const b = encodeTopology(records);
+        (m, muts) => {
+          const b = encodeTopologyMessage(m);
           for (const [pos, val] of muts) b[pos % b.length] = val;
-          const d = decodeTopology(b);
+          const d = decodeTopologyMessage(b);
           if (!d.ok) expect(['malformed', 'bad-field']).toContain(d.error.kind);
         },
       ),
@@ -214,7 +226,7 @@ describe('topology payload', () => {
     );
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 100 }), (b) => {
-        expect(typeof decodeTopology(b).ok).toBe('boolean');
+        expect(typeof decodeTopologyMessage(b).ok).toBe('boolean');
       }),
       { numRuns: 2000 },
     );
@@ -237,7 +249,7 @@ describe('topology payload', () => {
         ],
       ],
     ]);
-    const d = decodeTopology(raw);
+    const d = decodeRecords(raw);
     expect(d.ok && d.value[0]!.connections.map((c) => c.remote)).toEqual([
       '02:00:00:00:00:02',
       '02:00:00:00:00:03',

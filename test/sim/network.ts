@@ -74,8 +74,8 @@ export class SimEndpoint implements Stream {
   write(bytes: Uint8Array): boolean {
     if (this.closeReason !== null || this.finReceived) return false;
     if (bytes.length === 0) return true;
-    // Copy: the caller may reuse its buffer, as it may with a socket.
-    this.net.send(this.out, { bytes: Uint8Array.from(bytes) });
+    // No copy: as with a socket, the caller must not modify bytes it has written.
+    this.net.send(this.out, { bytes });
     return true;
   }
 
