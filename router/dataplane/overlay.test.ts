@@ -59,8 +59,8 @@ class FakeEngine implements NativeSleeveEngine {
     this.rec('sendHeartbeat', peer, type, seq, size);
     return true;
   }
-  sendFastdpHeartbeat(ip: string, port: number, vni: number, seq: bigint | number) {
-    this.rec('sendFastdpHeartbeat', ip, port, vni, seq);
+  sendFastdpHeartbeat(ip: string, port: number, vni: number, seq: bigint | number, frameLen?: number) {
+    this.rec('sendFastdpHeartbeat', ip, port, vni, seq, frameLen);
     return true;
   }
   attachFastdpHeartbeat(ifname: string) {
@@ -235,6 +235,8 @@ describe('WeftOverlay', () => {
     const c = connect(h);
     toFastdp(h, c);
     expect(c.conn.info().path).toBe('fastdp');
+    // Heartbeats are as big as the biggest frame fastdp carries (MTU + Ethernet header).
+    expect(h.engine.of('sendFastdpHeartbeat')[0]).toEqual(['198.18.0.2', 6784, 2, 0n, h.overlay.mtu + 14]);
     h.engine.emit({ kind: 'mac-learned', mac: MAC_B, peer: B });
     await h.overlay.stop().catch(() => {}); // flushes the FDB queue (and stops timers)
     const fdb = await h.kernel.listFdb({ link: 'weft-fastdp' });

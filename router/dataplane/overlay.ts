@@ -44,7 +44,12 @@ import {
   unpinFastdpMac,
 } from './devices.js';
 import { FastdpFdb, type FdbChange } from './fastdp-fdb.js';
-import { DEFAULT_UNDERLAY_MTU, defaultOverlayMtu, maxDatagramForPathMtu } from './mtu.js';
+import {
+  DEFAULT_UNDERLAY_MTU,
+  defaultOverlayMtu,
+  ETHERNET_HEADER_BYTES,
+  maxDatagramForPathMtu,
+} from './mtu.js';
 import { type PathEffect, type PathInput, PathSelector, type PathTuning } from './path-selector.js';
 import {
   loadSleeveAddon,
@@ -533,7 +538,14 @@ export class SleeveConnection implements OverlayConnection {
           engine?.sendHeartbeat(this.remote, SLEEVE_PMTU_PROBE, e.seq, e.size);
           break;
         case 'send-fastdp-heartbeat':
-          engine?.sendFastdpHeartbeat(this.params.remoteIp, e.hello.fastdpPort, e.hello.heartbeatVni, e.seq);
+          // As big as the biggest frame fastdp will carry: a path that drops those must not look healthy.
+          engine?.sendFastdpHeartbeat(
+            this.params.remoteIp,
+            e.hello.fastdpPort,
+            e.hello.heartbeatVni,
+            e.seq,
+            this.overlay.mtu + ETHERNET_HEADER_BYTES,
+          );
           break;
         case 'send-control':
           this.params.sendControl(encodeControl(e.msg));

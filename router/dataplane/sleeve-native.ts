@@ -125,8 +125,17 @@ export interface NativeSleeveEngine {
   setOffload(tunFlags: number): void;
   /** Send a sleeve heartbeat (type 2) or PMTU probe (type 4) of `size` datagram bytes. False: no direct path. */
   sendHeartbeat(peer: PeerName, type: number, seq: bigint | number, size: number): boolean;
-  /** Send a fastdp heartbeat (VXLAN on `vni`) to ip:port. */
-  sendFastdpHeartbeat(ip: string, port: number, vni: number, seq: bigint | number): boolean;
+  /**
+   * Send a fastdp heartbeat (VXLAN on `vni`) to ip:port, its inner frame padded
+   * to `frameLen` bytes (the largest frame fastdp carries: overlay MTU + 14).
+   */
+  sendFastdpHeartbeat(
+    ip: string,
+    port: number,
+    vni: number,
+    seq: bigint | number,
+    frameLen?: number,
+  ): boolean;
   /** Receive fastdp heartbeats arriving on this (VXLAN heartbeat) device. */
   attachFastdpHeartbeat(ifname: string): void;
   events(): SleeveEvent[];

@@ -412,24 +412,25 @@ static napi_value js_send_heartbeat(napi_env env, napi_callback_info info) {
   return res;
 }
 
-/* sendFastdpHeartbeat(ip, port, vni, seq) → boolean */
+/* sendFastdpHeartbeat(ip, port, vni, seq, frameLen?) → boolean */
 static napi_value js_send_fastdp_heartbeat(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], res;
+  size_t argc = 5;
+  napi_value argv[5], res;
   handle *h = this_handle(env, info, &argc, argv);
   char ips[64];
-  uint32_t port, vni;
+  uint32_t port, vni, frame_len = 0;
   uint64_t seq;
   struct in_addr a;
   if (!h || argc < 4 || !get_string(env, argv[0], ips, sizeof ips) ||
       napi_get_value_uint32(env, argv[1], &port) != napi_ok || napi_get_value_uint32(env, argv[2], &vni) != napi_ok ||
       !get_u64(env, argv[3], &seq))
     return NULL;
+  if (argc >= 5 && napi_get_value_uint32(env, argv[4], &frame_len) != napi_ok) return NULL;
   if (inet_pton(AF_INET, ips, &a) != 1) {
     throw_type(env, "expected an IPv4 address");
     return NULL;
   }
-  int r = eng_send_fastdp_heartbeat(h->eng, a.s_addr, (uint16_t)port, vni, seq);
+  int r = eng_send_fastdp_heartbeat(h->eng, a.s_addr, (uint16_t)port, vni, seq, frame_len);
   napi_get_boolean(env, r == 0, &res);
   return res;
 }

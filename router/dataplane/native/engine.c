@@ -513,9 +513,14 @@ int eng_send_heartbeat(engine *e, const uint8_t peer[6], uint8_t type, uint64_t 
   return r;
 }
 
-int eng_send_fastdp_heartbeat(engine *e, uint32_t ip, uint16_t port, uint32_t vni, uint64_t seq) {
-  uint8_t pkt[8 + 14 + FASTDP_HB_PAYLOAD];
-  memset(pkt, 0, sizeof pkt);
+int eng_send_fastdp_heartbeat(engine *e, uint32_t ip, uint16_t port, uint32_t vni, uint64_t seq, uint32_t frame_len) {
+  /* Padded to the largest frame fastdp carries: a path that drops big VXLAN
+   * packets (a smaller MTU somewhere) must fail the heartbeat too. */
+  if (frame_len < 14 + FASTDP_HB_PAYLOAD) frame_len = 14 + FASTDP_HB_PAYLOAD;
+  if (frame_len > 9216) frame_len = 9216;
+  uint8_t pkt[8 + 9216];
+  size_t len = 8 + frame_len;
+  memset(pkt, 0, len);
   pkt[0] = 0x08; /* VXLAN: VNI present */
   pkt[4] = (uint8_t)(vni >> 16);
   pkt[5] = (uint8_t)(vni >> 8);
@@ -532,7 +537,7 @@ int eng_send_fastdp_heartbeat(engine *e, uint32_t ip, uint16_t port, uint32_t vn
   memcpy(pl + 8, e->peers[ENG_SELF].name, 6);
   wr_be64(pl + 14, seq);
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = ip};
-  return sendto(e->udp_fd, pkt, sizeof pkt, 0, (struct sockaddr *)&to, sizeof to) < 0 ? -errno : 0;
+  return sendto(e->udp_fd, pkt, len, 0, (struct sockaddr *)&to, sizeof to) < 0 ? -errno : 0;
 }
 
 int eng_attach_fastdp_hb(engine *e, const char *ifname) {
@@ -1089,9 +1094,12 @@ static void rx_datagram(engine *e, rx_ctx *r, uint8_t *pkt, size_t len, const st
 static void rx_fastdp_hb(engine *e, int fd) {
   uint8_t buf[256];
   for (int i = 0; i < 64; i++) {
-    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    /* Padded heartbeats are longer than the buffer: the head is all we read (MSG_TRUNC gives the size). */
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) return;
     if (n < 22 || memcmp(buf, FASTDP_HB_MAGIC, 4) != 0 || buf[4] != 1) continue;
+    /* n is the full payload length (MSG_TRUNC); the reported size is the frame on the wire. */
+    n += 14;
     INC(e->st.fastdp_hb_rx);
     ev_peer(e, EV_FASTDP_HEARTBEAT, buf + 8, NULL, rd_be64(buf + 14), (uint32_t)n, 0);
   }

@@ -168,7 +168,8 @@ int eng_set_offload(engine *e, unsigned flags);
 /* Heartbeats (JS thread): sleeve heartbeat of `size` datagram bytes; a PMTU
  * probe goes out with DF set, unfragmented, to learn whether that size passes. */
 int eng_send_heartbeat(engine *e, const uint8_t peer[6], uint8_t type, uint64_t seq, uint32_t size);
-int eng_send_fastdp_heartbeat(engine *e, uint32_t ip, uint16_t port, uint32_t vni, uint64_t seq);
+/* frame_len: the inner Ethernet frame's size, padded (the largest frame fastdp carries). */
+int eng_send_fastdp_heartbeat(engine *e, uint32_t ip, uint16_t port, uint32_t vni, uint64_t seq, uint32_t frame_len);
 int eng_attach_fastdp_hb(engine *e, const char *ifname);
 
 /* Events: copy up to max, return the count. */
