@@ -101,4 +101,13 @@ describe('fastdp data path, three hosts', () => {
     await c.freshReports();
     expect(c.node(1).stats!.global.tapRxBytes - tapAfter).toBeLessThan(1 << 20);
   });
+
+  it('stopping with reset removes the bridge and every data-plane device', async () => {
+    const links = async () =>
+      (await lab.ipIn(lab.host(1).ns, ['-o', 'link', 'show'])).match(/^\d+: [^:@]+/gm) ?? [];
+    expect((await links()).join(' ')).toMatch(/weft-fastdp/);
+    await c.stop();
+    const left = (await links()).map((l) => l.split(': ')[1]);
+    expect(left.filter((n) => n?.startsWith('weft'))).toEqual([]);
+  });
 });
