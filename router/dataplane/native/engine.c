@@ -164,7 +164,12 @@ int eng_create(engine **out, const eng_config *cfg, void (*notify)(void *), void
   e->notify = notify;
   e->notify_arg = notify_arg;
   e->mac_max_age = 600;
-  pthread_rwlock_init(&e->cfg, NULL);
+  /* Writers (JavaScript reconfiguring) must not starve behind the data threads' read locks. */
+  pthread_rwlockattr_t ra;
+  pthread_rwlockattr_init(&ra);
+  pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&e->cfg, &ra);
+  pthread_rwlockattr_destroy(&ra);
   pthread_mutex_init(&e->ev_lock, NULL);
   pthread_mutex_init(&e->js_lock, NULL);
   e->peers = calloc(ENG_MAX_PEERS, sizeof *e->peers);
@@ -277,7 +282,7 @@ void eng_destroy(engine *e) {
     pthread_join(e->tx_thread, NULL);
     pthread_join(e->rx_thread, NULL);
   }
-  int fds[] = {e->tap_fd, e->udp_fd, e->hb_fd, e->probe_fd, e->wake_tx, e->wake_rx};
+  int fds[] = {e->tap_fd, e->udp_fd, atomic_load(&e->hb_fd), e->probe_fd, e->wake_tx, e->wake_rx};
   for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++)
     if (fds[i] >= 0) close(fds[i]);
   if (e->peers) {
@@ -551,11 +556,14 @@ int eng_attach_fastdp_hb(engine *e, const char *ifname) {
     close(fd);
     return err;
   }
-  /* The receive thread picks the new fd up on its next wake-up. */
-  int old = atomic_exchange((_Atomic int *)&e->hb_fd, fd);
+  /* Once per engine: swapping a socket under the polling receive thread is not worth its races. */
+  int none = -1;
+  if (!atomic_compare_exchange_strong(&e->hb_fd, &none, fd)) {
+    close(fd);
+    return -EALREADY;
+  }
   uint64_t one = 1;
-  (void)!write(e->wake_rx, &one, 8);
-  if (old >= 0) close(old); /* safe: the rx thread re-reads hb_fd every loop and ignores EBADF */
+  (void)!write(e->wake_rx, &one, 8); /* the receive thread polls it from its next loop */
   return 0;
 }
 
@@ -1147,7 +1155,7 @@ static void *rx_main(void *arg) {
     }
   }
   while (!atomic_load(&e->stop)) {
-    int hb = atomic_load((_Atomic int *)&e->hb_fd);
+    int hb = atomic_load(&e->hb_fd);
     struct pollfd pf[3] = {{.fd = e->udp_fd, .events = POLLIN},
                            {.fd = e->wake_rx, .events = POLLIN},
                            {.fd = hb, .events = POLLIN}};

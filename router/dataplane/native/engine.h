@@ -97,7 +97,8 @@ typedef struct {
 } eng_stats;
 
 typedef struct engine {
-  int tap_fd, udp_fd, hb_fd, probe_fd, wake_tx, wake_rx;
+  int tap_fd, udp_fd, probe_fd, wake_tx, wake_rx;
+  _Atomic int hb_fd; /* fastdp heartbeat socket, swapped in by eng_attach_fastdp_hb */
   int vnet; /* TAP has a vnet header */
   _Atomic int gso; /* UDP_SEGMENT works on this host (cleared if the kernel refuses a train) */
   int gro;         /* UDP_GRO is on: one receive may hold many datagrams */
