@@ -172,6 +172,11 @@ export interface SleeveAddon {
   replaySequence(counters: bigint[]): boolean[];
   /** Nanoseconds per AEAD seal of `size` bytes with the engine's cipher. */
   aeadBench(size: number, iterations: number): number;
+  /**
+   * Test hook: run [op, key, peer, time] operations on a fresh MAC table
+   * (0 learn, 1 lookup, 2 remove a peer's entries, 3 expire older than time).
+   */
+  macTableRun(ops: [number, number, number, number][]): number[];
 }
 
 /** Packet types of the sleeve envelope the engine sends heartbeats with. */

@@ -793,6 +793,48 @@ static napi_value js_aead_bench(napi_env env, napi_callback_info info) {
   return res;
 }
 
+
+static void count_removed(void *arg, uint64_t mac, uint16_t peer) { (*(int *)arg)++; }
+
+/*
+ * macTableRun([[op, mac, peer, time], ...]) → [result, ...] on a fresh table.
+ * op 0: learn → 1 new/moved, 0 refreshed, -1 full; op 1: lookup → peer or -1;
+ * op 2: remove the peer's entries → count; op 3: remove entries not seen since time → count.
+ * A test hook: the model test compares it with a Map.
+ */
+static napi_value js_mac_table_run(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], arr;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t n;
+  if (argc < 1 || napi_get_array_length(env, argv[0], &n) != napi_ok) return NULL;
+  mactable t;
+  if (mt_init(&t) != 0) return throw_errno(env, ENOMEM, "macTableRun");
+  napi_create_array(env, &arr);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value op, v[4];
+    uint32_t x[4];
+    napi_get_element(env, argv[0], i, &op);
+    for (uint32_t j = 0; j < 4; j++) {
+      napi_get_element(env, op, j, &v[j]);
+      if (napi_get_value_uint32(env, v[j], &x[j]) != napi_ok) x[j] = 0;
+    }
+    uint64_t mac = x[1];
+    int r = 0, old;
+    switch (x[0]) {
+    case 0: r = mt_learn(&t, mac, (uint16_t)x[2], x[3], &old); break;
+    case 1: r = mt_lookup(&t, mac); break;
+    case 2: mt_remove_if(&t, (int)x[2], 0, count_removed, &r); break;
+    default: mt_remove_if(&t, -1, x[3], count_removed, &r); break;
+    }
+    napi_value rv;
+    napi_create_int32(env, r, &rv);
+    napi_set_element(env, arr, i, rv);
+  }
+  mt_destroy(&t);
+  return arr;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
@@ -819,6 +861,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"openPackets", NULL, js_open_packets, NULL, NULL, NULL, napi_default, NULL},
       {"replaySequence", NULL, js_replay_sequence, NULL, NULL, NULL, napi_default, NULL},
       {"aeadBench", NULL, js_aead_bench, NULL, NULL, NULL, napi_default, NULL},
+      {"macTableRun", NULL, js_mac_table_run, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
   return exports;
