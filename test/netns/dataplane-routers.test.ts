@@ -11,6 +11,7 @@ import {
   removeDataRoot,
   startRouter,
   stopRouter,
+  tailLogs,
   waitFor,
 } from './routers.js';
 
@@ -71,6 +72,10 @@ async function setup(opts: {
         return undefined;
     }
     return true;
+  }).catch((e: Error) => {
+    throw new Error(
+      `${e.message}\n${s.routers.map((r) => `h${r.host.index}: ${tailLogs(r, 12)}`).join('\n')}`,
+    );
   });
   const mtu = (await overlayOf(s, 1)).mtu;
   for (const h of lab.hosts) s.containers.push(await addContainer(lab, h, 'weft', mtu));
