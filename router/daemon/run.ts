@@ -130,7 +130,7 @@ export async function startRouter(config: RouterConfig, opts: StartOptions = {})
         ...(overlay ? { overlay } : {}),
       },
       {
-        transport: new TcpTransport(),
+        transport: new TcpTransport({ logger: pino.child({ component: 'tcp' }) }),
         clock: systemClock,
         random: cryptoRandom,
         logger: pino, // the mesh core adds its own component binding

@@ -10,6 +10,7 @@
  * false.
  */
 import net from 'node:net';
+import { type Logger, nullLogger } from '../../common/logger.js';
 import type { Stream, StreamCloseReason, StreamListener, StreamTransport } from './stream.js';
 import { TransportError } from './stream.js';
 
@@ -20,6 +21,8 @@ export interface TcpTransportOptions {
   closeFlushMs?: number;
   /** TCP keep-alive probe delay; dead peers are found by the mesh's heartbeats too. */
   keepAliveMs?: number;
+  /** Where errors that belong to no stream go (a failed accept on the listener). */
+  logger?: Logger;
 }
 
 const DEFAULTS = { dialTimeoutMs: 10_000, closeFlushMs: 5_000, keepAliveMs: 30_000 };
@@ -165,9 +168,12 @@ class TcpStream implements Stream {
 
 export class TcpTransport implements StreamTransport {
   private readonly opts: typeof DEFAULTS;
+  private readonly log: Logger;
 
   constructor(opts: TcpTransportOptions = {}) {
-    this.opts = { ...DEFAULTS, ...opts };
+    const { logger, ...rest } = opts;
+    this.opts = { ...DEFAULTS, ...rest };
+    this.log = logger ?? nullLogger;
   }
 
   dial(address: string, opts: { timeoutMs?: number } = {}): Promise<Stream> {
@@ -217,6 +223,9 @@ export class TcpTransport implements StreamTransport {
         reject(new TransportError(classifySocketError(e), `listening on ${address}: ${e.message}`));
       });
       server.listen({ host: hp.host === '' ? undefined : hp.host, port: hp.port }, () => {
+        // From now on an error is a failed accept (EMFILE, ENFILE): the
+        // listener keeps going; without this handler it would crash the process.
+        server.on('error', (e) => this.log.warn({ err: e.message, address }, 'tcp: accept failed'));
         const a = server.address() as net.AddressInfo;
         resolve({
           address: joinHostPort(a.address, a.port),
