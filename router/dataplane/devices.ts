@@ -64,8 +64,18 @@ export async function ensureBridge(kernel: KernelNet, name: string, mtu: number)
   return link;
 }
 
+/**
+ * Our ports are layer-2 only: no IPv6 on them, so they add no link-local
+ * addresses, router solicitations or MLD reports to the overlay's broadcast
+ * traffic. Best effort (IPv6 may be off altogether).
+ */
+async function noIpv6(kernel: KernelNet, dev: string): Promise<void> {
+  await kernel.setSysctl(`net/ipv6/conf/${dev}/disable_ipv6`, 1).catch(() => {});
+}
+
 /** Attach the engine's TAP: it receives every flood, learns, and is isolated from the VXLAN port. */
 export async function attachSleevePort(kernel: KernelNet, names: DeviceNames, mtu: number): Promise<void> {
+  await noIpv6(kernel, names.tap);
   await kernel.setLink(names.tap, { mtu, master: names.bridge, up: true });
   await kernel.setBridgePort(names.tap, {
     learning: true,
@@ -90,6 +100,7 @@ export async function createFastdpDevices(
   }
   const common = { port: opts.port, learning: false, ...(opts.local ? { local: opts.local } : {}) };
   await kernel.createVxlan(names.vxlan, { ...common, vni: FASTDP_VNI, mtu: opts.mtu });
+  await noIpv6(kernel, names.vxlan);
   await kernel.setLink(names.vxlan, { master: names.bridge, up: true });
   await kernel.setBridgePort(names.vxlan, {
     learning: false,
@@ -98,7 +109,9 @@ export async function createFastdpDevices(
     broadcastFlood: false,
     isolated: true,
   });
-  await kernel.createVxlan(names.heartbeat, { ...common, vni: FASTDP_HEARTBEAT_VNI, up: true });
+  await kernel.createVxlan(names.heartbeat, { ...common, vni: FASTDP_HEARTBEAT_VNI });
+  await noIpv6(kernel, names.heartbeat);
+  await kernel.setLink(names.heartbeat, { up: true });
 }
 
 /** Remove what the data plane created (`weft reset`): VXLAN devices, TAP, bridge. */
