@@ -31,7 +31,10 @@ export class FastdpFdb {
     if (old !== undefined) this.peerMacs.get(old)?.delete(mac);
     this.macPeer.set(mac, peer);
     let set = this.peerMacs.get(peer);
-    if (!set) this.peerMacs.set(peer, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.peerMacs.set(peer, set);
+    }
     set.add(mac);
     return this.sync([mac]);
   }

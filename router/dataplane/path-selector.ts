@@ -204,10 +204,12 @@ export class PathSelector {
     // Failure of the connection as a whole.
     const sinceAck = this.sleeve.lastAckAt === undefined ? now - this.startedAt : now - this.sleeve.lastAckAt;
     if (!this.established && sinceAck > this.t.establishTimeoutMs) {
-      return this.fail(`no sleeve heartbeat answered within ${this.t.establishTimeoutMs} ms`, out);
+      this.fail(`no sleeve heartbeat answered within ${this.t.establishTimeoutMs} ms`, out);
+      return;
     }
     if (this.established && sinceAck > this.t.sleeveTimeoutMs) {
-      return this.fail(`sleeve heartbeats unanswered for ${this.t.sleeveTimeoutMs} ms`, out);
+      this.fail(`sleeve heartbeats unanswered for ${this.t.sleeveTimeoutMs} ms`, out);
+      return;
     }
 
     // fastdp health, with hysteresis on the way back up.

@@ -105,7 +105,7 @@ async function underlayMtuOf(kernel: KernelNet, host: string): Promise<number> {
   if (m) return m;
   for (const a of addrs) {
     const l = byIndex.get(a.index);
-    if (l && l.up && l.name !== 'lo' && !ours.has(l.name) && !a.cidr.startsWith('127.')) return l.mtu;
+    if (l?.up && l.name !== 'lo' && !ours.has(l.name) && !a.cidr.startsWith('127.')) return l.mtu;
   }
   return DEFAULT_UNDERLAY_MTU;
 }
