@@ -55,6 +55,7 @@ import {
 import {
   effectiveFree,
   entryEnd,
+  entryIndexAt,
   hasLeft,
   initialRing,
   isDead,
@@ -63,6 +64,7 @@ import {
   ownedSpans,
   ownerAt,
   type Ring,
+  type RingEntry,
   type RingRejection,
   reassignOwner,
   rendezvousHeir,
@@ -144,6 +146,12 @@ export class IpamCore {
   private retryAt: number | null = null;
   private lastWake: number | null = null;
   private restoredReincarnate = false;
+  /** Until this time (or until a peer's ring arrives) we do not allocate: see `startFenceMs`. */
+  private fenceUntil: number | null = null;
+  /** No allocation before this time (after taking over a ring nobody else was left to inherit). */
+  private holdUntil: number | null = null;
+  /** Our share of a freshly built seed ring, to recognise traces of a past life in peers' rings. */
+  private seedShare: RingEntry[] | null = null;
 
   // Effects of the step in progress.
   private change: PersistChange | null = null;
@@ -172,7 +180,7 @@ export class IpamCore {
     this.cfg = { ...IPAM_DEFAULTS, ...config, defaultSubnet };
     this.rangeStart = range.addr;
     this.rangeEnd = range.addr + cidrSize(range);
-    this.rangeReserved = range.prefix >= 31 ? [] : [this.rangeStart, this.rangeEnd - 1];
+    this.rangeReserved = range.prefix > 30 ? [] : [this.rangeStart, this.rangeEnd - 1];
 
     // State from disk counts only if it is ours (same peer name) and for this range.
     const mine = restored && ownerPeer(restored.owner) === config.peer ? restored : null;
@@ -193,6 +201,56 @@ export class IpamCore {
       this.claims = new Map([[this.self, mine?.claims ?? initialClaims(this.quorum)]]);
     }
     if (this.ring) this.mySpans = ownedSpans(this.ring, this.self);
+    if (this.ring && !this.restoredReincarnate && this.hasOtherLiveOwners()) this.fence();
+  }
+
+  private hasOtherLiveOwners(): boolean {
+    const ring = this.ring!;
+    return ring.entries.some((e) => e.owner !== this.self && !isDead(ring, e.owner));
+  }
+
+  /**
+   * Hold allocations until a peer's ring arrives. A restarted peer waits at
+   * most `startFenceMs` (then trusts its own ring); a fresh seed peer waits
+   * for as long as it takes, and persists nothing meanwhile, so that a crash
+   * before contact leaves it fresh (and checked) again.
+   */
+  private fence(): void {
+    this.fenceUntil = this.seedShare ? Number.POSITIVE_INFINITY : this.now() + this.cfg.startFenceMs;
+  }
+
+  /**
+   * A peer's ring reached us: the start fence lifts. A fresh seed peer first
+   * checks it for signs that its seed share was used before (a past life
+   * whose data dir is gone): then the share is not ours to reuse.
+   */
+  private liftFence(incoming: Ring): void {
+    if (this.fenceUntil === null) return;
+    this.fenceUntil = null;
+    const share = this.seedShare;
+    this.seedShare = null;
+    if (!share) return;
+    this.persist({ owner: this.self });
+    this.persistRing();
+    // Pristine means: the peers' ring shows exactly our seed entries, unchanged,
+    // and nothing else of ours (space inherited by a past life counts too).
+    const theirs = incoming.entries.filter((x) => x.owner === this.self);
+    const used =
+      theirs.length !== share.length ||
+      share.some((e) => {
+        const x = incoming.entries[entryIndexAt(incoming, e.token)];
+        return !x || x.token !== e.token || x.version > 0 || x.owner !== this.self;
+      });
+    const splits = incoming.entries.some(
+      (x) => x.owner !== this.self && this.mySpans.some((s) => x.token > s.start && x.token < s.end),
+    );
+    if (used || splits) {
+      const old = this.self;
+      this.reincarnate('the seed space of this peer was in use before (lost data dir?)');
+      this.ring = markDead(this.ring!, [old]);
+      this.afterRingChange();
+      this.broadcastState();
+    }
   }
 
   private get quorum(): number {
@@ -244,7 +302,7 @@ export class IpamCore {
   }
 
   private persistRing(): void {
-    if (this.ring) this.persist({ ring: this.ring });
+    if (this.ring && !this.seedShare) this.persist({ ring: this.ring });
   }
 
   private reply(op: number, result: Result<IpamAnswer, WeftError>): void {
@@ -294,6 +352,8 @@ export class IpamCore {
       for (const p of this.pending.values()) consider(p.deadline);
     }
     consider(this.freeReportAt);
+    if (this.fenceUntil !== null && Number.isFinite(this.fenceUntil)) consider(this.fenceUntil);
+    consider(this.holdUntil);
     if (this.claims && !this.ring) consider(this.proposeAt);
     for (const r of this.spaceRequests.values()) consider(r.until);
     for (const r of this.claimRequests.values()) consider(r.until);
@@ -311,7 +371,8 @@ export class IpamCore {
           this.left ? 'this peer handed its space over (reset) before' : 'this peer was removed (rmpeer)',
         );
       }
-      this.persist({ owner: this.self });
+      const freshSeed = !this.ring && this.cfg.init.kind === 'seed';
+      if (!freshSeed) this.persist({ owner: this.self });
       if (!this.ring && this.cfg.init.kind === 'seed') {
         const owners = this.cfg.init.peers.map((p) => ownerId(p, SEED_INCARNATION));
         this.ring = initialRing(this.rangeStart, this.rangeEnd, owners);
@@ -319,6 +380,12 @@ export class IpamCore {
           { ringId: this.ring.id, seeds: this.cfg.init.peers },
           'ipam: ring built from seed list',
         );
+        if (this.hasOtherLiveOwners() && this.ring.entries.some((e) => e.owner === this.self)) {
+          this.seedShare = this.ring.entries.filter((e) => e.owner === this.self);
+          this.fence();
+        } else {
+          this.persist({ owner: this.self });
+        }
         this.afterRingChange();
       } else if (this.ring) {
         this.afterRingChange();
@@ -342,6 +409,8 @@ export class IpamCore {
     this.self = ownerId(this.cfg.peer, newIncarnation(this.deps.random));
     this.left = false;
     this.mySpans = [];
+    this.fenceUntil = null;
+    this.seedShare = null;
     this.persist({ owner: this.self, left: false, allocations: [{ clear: true }] });
     this.log.error(
       {
@@ -495,10 +564,17 @@ export class IpamCore {
       if (targets.length > 0) {
         const gone = new Set(targets);
         let heirs = ringOwners(ring).filter((o) => !gone.has(o) && !isDead(ring, o));
-        if (heirs.length === 0) heirs = [this.self];
+        if (heirs.length === 0) {
+          // Nobody left to inherit but us: we take it, but hold off allocating
+          // for a while, so that another peer doing the same at the same time
+          // (the same version, a deterministic winner) cannot have handed any
+          // of it out when the loser learns it lost.
+          heirs = [this.self];
+          this.holdUntil = this.now() + this.cfg.startFenceMs;
+        }
         for (const t of targets) {
           addresses += spansTotal(ownedSpans(next, t));
-          next = reassignOwner(next, t, (token) => rendezvousHeir(token, heirs));
+          next = reassignOwner(next, t, (token) => rendezvousHeir(token, heirs), { takeover: true });
         }
         this.ring = next;
         this.log.warn(
@@ -567,6 +643,12 @@ export class IpamCore {
         }
       }
       for (const [addr, r] of this.claimRequests) if (now >= r.until) this.claimRequests.delete(addr);
+      if (this.holdUntil !== null && now >= this.holdUntil) this.holdUntil = null;
+      if (this.fenceUntil !== null && now >= this.fenceUntil) {
+        this.fenceUntil = null;
+        this.seedShare = null;
+        this.log.warn({}, 'ipam: no peer sent the ring since start; allocating from the ring we have');
+      }
       if (this.claims && !this.ring && this.proposeAt !== null && now >= this.proposeAt) this.consensusTick();
       if (this.freeReportAt !== null && now >= this.freeReportAt) this.reportFree();
       if (this.pending.size > 0 && (this.retryAt === null || now >= this.retryAt)) this.processPending();
@@ -711,9 +793,15 @@ export class IpamCore {
       return true;
     }
     const outcome = mergeRing(this.ring, incoming, this.self, (a, b) => this.book.anyIn(a, b));
-    if (outcome.kind === 'unchanged') return false;
     if (outcome.kind === 'rejected') {
       this.recordConflict(peer, outcome.rejection);
+      return false;
+    }
+    if (outcome.kind === 'unchanged') {
+      if (this.fenceUntil !== null) {
+        this.liftFence(incoming);
+        this.processPending();
+      }
       return false;
     }
     this.ring = outcome.ring;
@@ -725,6 +813,7 @@ export class IpamCore {
         'ipam: a merge moved unallocated space of ours to another owner',
       );
     }
+    this.liftFence(incoming);
     this.afterRingChange();
     return true;
   }
@@ -753,7 +842,10 @@ export class IpamCore {
       const heirs = ringOwners(ring).filter((o) => !isDead(ring, o));
       if (heirs.length > 0) {
         for (const o of departed) {
-          ring = reassignOwner(ring, o, (token) => rendezvousHeir(token, heirs), { left: true });
+          ring = reassignOwner(ring, o, (token) => rendezvousHeir(token, heirs), {
+            left: true,
+            takeover: true,
+          });
         }
         announce = true;
       }
@@ -855,6 +947,11 @@ export class IpamCore {
 
   private reportFree(): void {
     this.freeReportAt = null;
+    if (this.seedShare) {
+      // A fresh seed peer reports nothing before it knows its share is unused.
+      this.freeReportAt = this.now() + this.cfg.freeReportDelayMs;
+      return;
+    }
     if (this.refreshFree()) this.gossipState();
   }
 
@@ -880,7 +977,15 @@ export class IpamCore {
     const a: Allocation = { addr, containerId: p.containerId, prefix: p.subnet.prefix };
     this.book.add(a);
     this.persist({ allocations: [{ put: a }] });
-    this.markFreeDirty();
+    const ring = this.ring!;
+    if (ring.entries[entryIndexAt(ring, addr)]!.version === 0) {
+      // The first allocation in a pristine entry is announced at once: a seed
+      // peer that later loses its data dir recognises its past life by it.
+      this.refreshFree();
+      this.broadcastState();
+    } else {
+      this.markFreeDirty();
+    }
     this.pending.delete(p.op);
     this.reply(p.op, ok({ kind: 'address', containerId: p.containerId, addr, prefix: p.subnet.prefix }));
   }
@@ -909,7 +1014,8 @@ export class IpamCore {
       return;
     }
     this.retryAt = this.now() + this.cfg.retryIntervalMs;
-    if (!this.ring) return;
+    if (this.holdUntil !== null && this.now() >= this.holdUntil) this.holdUntil = null;
+    if (!this.ring || this.fenceUntil !== null || this.holdUntil !== null) return;
     const needSpace = new Map<string, Cidr>();
     for (const p of [...this.pending.values()]) {
       if (p.kind === 'allocate') {
@@ -1030,9 +1136,12 @@ export class IpamCore {
   /** Whether a space or claim request is addressed to us, in our ring, from a live owner. */
   private serves(m: { to: OwnerId; ringId: string; from: OwnerId }): boolean {
     const ring = this.ring;
+    // Not while fenced or holding: we do not know yet what of our space is really ours.
     return (
       !!ring &&
       !this.left &&
+      this.fenceUntil === null &&
+      this.holdUntil === null &&
       m.to === this.self &&
       m.ringId === ring.id &&
       !isDead(ring, m.from) &&
@@ -1113,7 +1222,7 @@ export class IpamCore {
 
   state(): IpamState {
     if (this.left) return 'left';
-    if (this.ring) return 'ready';
+    if (this.ring) return this.fenceUntil !== null ? 'syncing' : 'ready';
     return this.claims ? 'awaiting-consensus' : 'awaiting-ring';
   }
 

@@ -143,7 +143,7 @@ describe('hostile or invalid rings', () => {
     const split = transferSpan(ring, me, { start: RANGE_START + 16, end: RANGE_END }, peerOwner(2));
     const merged = joinRings(ring, split).ring;
     expect(ringViolation(merged)).toBeNull();
-    expect(merged.entries[0]!.free).toBe(RANGE_SIZE);
+    expect(merged.entries[0]!.free).toBe(RANGE_SIZE - 2); // all but the network and broadcast address
     expect(effectiveFree(merged, 0)).toBe(16);
     expect(entrySize(merged, 0)).toBe(16);
   });
@@ -182,7 +182,8 @@ describe('building and changing rings', () => {
   it('free-count updates bump only changed entries', () => {
     const a = peerOwner(1);
     const r0 = initialRing(RANGE_START, RANGE_END, [a, peerOwner(2)]);
-    expect(withFreeCounts(r0, a, (s, e) => e - s)).toBe(r0);
+    // a's initial entry is free except for the range's network address.
+    expect(withFreeCounts(r0, a, (s, e) => e - s - 1)).toBe(r0);
     const r1 = withFreeCounts(r0, a, (s, e) => e - s - 3);
     expect(r1.entries[0]).toMatchObject({ version: 1, free: RANGE_SIZE / 2 - 3 });
     expect(r1.entries[1]).toEqual(r0.entries[1]);

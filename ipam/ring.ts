@@ -256,6 +256,8 @@ export function initialRing(start: number, end: number, owners: readonly OwnerId
   const blockSize = size / blocks;
   const n = Math.min(sorted.length, blocks);
   const entries: RingEntry[] = [];
+  // The range's network and broadcast addresses are never free (allocators skip them).
+  const reserved = size >= 4 ? 1 : 0;
   for (let i = 0; i < n; i++) {
     const first = Math.floor((i * blocks) / n);
     const last = Math.floor(((i + 1) * blocks) / n);
@@ -263,7 +265,7 @@ export function initialRing(start: number, end: number, owners: readonly OwnerId
       token: start + first * blockSize,
       owner: sorted[i]!,
       version: 0,
-      free: (last - first) * blockSize,
+      free: (last - first) * blockSize - (i === 0 ? reserved : 0) - (i === n - 1 ? reserved : 0),
     });
   }
   return { id: computeRingId(start, end, sorted), start, end, entries, dead: [], left: [] };
@@ -308,17 +310,32 @@ export function reassignOwner(
   r: Ring,
   gone: OwnerId,
   heirFor: (token: number) => OwnerId | undefined,
-  opts: { left?: boolean } = {},
+  opts: { left?: boolean; takeover?: boolean } = {},
 ): Ring {
   const entries = r.entries.map((e, i) => {
     if (e.owner !== gone) return e;
     const heir = heirFor(e.token);
     if (heir === undefined) return e;
-    return { token: e.token, owner: heir, version: e.version + 1, free: entryEnd(r, i) - e.token };
+    const version = opts.takeover ? takeoverVersion(e.version) : e.version + 1;
+    return { token: e.token, owner: heir, version, free: entryEnd(r, i) - e.token };
   });
   const dead = unionSorted(r.dead, [gone]).out;
   const left = opts.left ? unionSorted(r.left, [gone]).out : r.left;
   return { ...r, entries, dead, left };
+}
+
+/**
+ * Versions count within epochs of 2^32. An owner bumps the version by one;
+ * taking over the entry of someone else (rmpeer, re-homing a departed owner's
+ * space) starts the next epoch. The removed owner may have bumped its entries
+ * where the taker could not see (a partition, a crash before gossip): a plain
+ * +1 could lose to that hidden history when it resurfaces from its disk, a new
+ * epoch cannot.
+ */
+export const VERSION_EPOCH = 2 ** 32;
+
+export function takeoverVersion(v: number): number {
+  return (Math.floor(v / VERSION_EPOCH) + 1) * VERSION_EPOCH;
 }
 
 /** Record owners as dead without moving anything (a lost incarnation of ourselves). */

@@ -36,6 +36,12 @@ export interface IpamConfig {
   freeReportDelayMs?: number;
   /** First proposal delay per rank (the lowest-named participant proposes first). */
   proposeDelayMs?: number;
+  /**
+   * After a restart (or a fresh start holding seed space), wait this long to
+   * hear the ring from a peer before allocating: it may say we were removed
+   * while down, or that a fresh seed peer's space was used by a past life.
+   */
+  startFenceMs?: number;
 }
 
 export const IPAM_DEFAULTS = {
@@ -43,6 +49,7 @@ export const IPAM_DEFAULTS = {
   retryIntervalMs: 2_000,
   freeReportDelayMs: 1_000,
   proposeDelayMs: 1_000,
+  startFenceMs: 10_000,
 } as const;
 
 /** What the core needs back after a restart (ipam-store persists exactly this). */
@@ -94,6 +101,8 @@ export type IpamAnswer =
 export type IpamState =
   /** Consensus mode, no ring yet: waiting for a quorum to agree. */
   | 'awaiting-consensus'
+  /** Restarted with a ring: waiting (briefly) to hear the current ring from a peer before allocating. */
+  | 'syncing'
   /** Observer (or a peer whose ring is being learnt): waiting for a ring from peers. */
   | 'awaiting-ring'
   | 'ready'

@@ -44,6 +44,8 @@ export interface IpamNetOptions {
   core?: Partial<IpamConfig>;
   /** Keep log records (slower); off by default. */
   recordLogs?: boolean;
+  /** Called with a line for every ring a peer persists (for debugging a failing seed). */
+  trace?: (line: string) => void;
 }
 
 interface SimPeer {
@@ -59,6 +61,8 @@ interface SimPeer {
 
 export interface LedgerEntry {
   peer: string;
+  /** The incarnation that acknowledged it (a peer that lost its disk is another owner). */
+  owner: string;
   containerId: string;
   addr: number;
 }
@@ -74,6 +78,12 @@ export interface OpRecord {
 }
 
 export class DuplicateAllocation extends Error {}
+
+/** One line per ring: "offset:owner@version" per entry, then the dead owners. */
+export function describeRing(r: Ring): string {
+  const e = r.entries.map((x) => `${x.token - r.start}:${x.owner}@${x.version}`).join(' ');
+  return `${e}${r.dead.length ? ` dead=${r.dead.join(',')}` : ''}${r.left.length ? ` left=${r.left.join(',')}` : ''}`;
+}
 
 export class IpamNet {
   readonly clock = new ManualClock(0);
@@ -153,6 +163,19 @@ export class IpamNet {
       switch (e.kind) {
         case 'persist':
           p.disk = applyPersistChange(p.disk, e.change);
+          if (this.opts.trace && e.change.ring) {
+            this.opts.trace(`t=${this.now()} ${p.name} ring ${describeRing(e.change.ring)}`);
+          }
+          if (this.opts.trace && (e.change.allocations || e.change.owner)) {
+            const ops = (e.change.allocations ?? []).map((o) =>
+              'clear' in o
+                ? 'clear'
+                : 'put' in o
+                  ? `+${o.put.addr - this.opts.range.addr}`
+                  : `-${o.del - this.opts.range.addr}`,
+            );
+            this.opts.trace(`t=${this.now()} ${p.name} disk owner=${p.disk.owner} ${ops.join(' ')}`);
+          }
           break;
         case 'reply':
           this.onReply(p, e.op, e.result);
@@ -245,18 +268,19 @@ export class IpamNet {
     if (!result.ok) return;
     const v = result.value;
     if (v.kind === 'address') {
+      const owner = p.core!.owner();
       const held = this.ledger.get(v.addr);
-      if (held && (held.peer !== p.name || held.containerId !== v.containerId)) {
+      if (held && (held.owner !== owner || held.containerId !== v.containerId)) {
         throw new DuplicateAllocation(
           `seed ${this.opts.seed}: ${formatIp(v.addr)} given to ${p.name}/${v.containerId} ` +
             `while ${held.peer}/${held.containerId} holds it (t=${this.now()})`,
         );
       }
-      this.ledger.set(v.addr, { peer: p.name, containerId: v.containerId, addr: v.addr });
+      this.ledger.set(v.addr, { peer: p.name, owner, containerId: v.containerId, addr: v.addr });
     } else if (v.kind === 'released') {
       for (const a of v.addresses) {
         const held = this.ledger.get(a);
-        if (held?.peer === p.name) this.ledger.delete(a);
+        if (held?.owner === p.core!.owner()) this.ledger.delete(a);
       }
     }
   }
@@ -292,8 +316,11 @@ export class IpamNet {
    * good: its containers are gone too, so they leave the ledger.
    */
   rmpeer(by: string, target: string): OpRecord {
+    // The heirs may hand the space out at once, so the containers leave the
+    // ledger first (rmpeer of a running peer is refused anyway).
+    const forgotten = this.alive(this.peers.get(target)) ? [] : this.forgetLedger(target);
     const rec = this.run(by, 'rmpeer', (c, op) => c.rmpeer(op, target));
-    if (rec.result?.ok) this.forgetLedger(target);
+    if (!rec.result?.ok) for (const e of forgotten) this.ledger.set(e.addr, e);
     return rec;
   }
 
@@ -311,8 +338,14 @@ export class IpamNet {
     return rec;
   }
 
-  private forgetLedger(peer: string): void {
-    for (const [a, e] of this.ledger) if (e.peer === peer) this.ledger.delete(a);
+  private forgetLedger(peer: string): LedgerEntry[] {
+    const out: LedgerEntry[] = [];
+    for (const [a, e] of this.ledger) {
+      if (e.peer !== peer) continue;
+      this.ledger.delete(a);
+      out.push(e);
+    }
+    return out;
   }
 
   /** Lose all in-memory state of `peer` (kill -9). Its disk survives. */
@@ -331,13 +364,14 @@ export class IpamNet {
   restart(peer: string, opts: { loseDisk?: boolean } = {}): void {
     const p = this.peers.get(peer)!;
     if (p.core || p.gone) return;
-    if (opts.loseDisk) {
-      p.disk = null;
-    }
+    if (opts.loseDisk) p.disk = null;
+    const hadDisk = p.disk !== null;
     const before = this.snapshotReachability();
     this.boot(p);
     this.updateReachability(before);
-    if (!opts.loseDisk) this.checkNothingLost(peer);
+    // With a disk, every acknowledged allocation must be back. (Without one — lost, or never
+    // written because a fresh seed peer crashed before meeting anyone — the peer starts fresh.)
+    if (hadDisk) this.checkNothingLost(peer);
   }
 
   partition(groups: readonly (readonly string[])[]): void {
@@ -394,7 +428,7 @@ export class IpamNet {
     const core = this.core(peer);
     const mine = new Set(core.allocations().map((a) => `${a.addr}|${a.containerId}`));
     for (const e of this.ledger.values()) {
-      if (e.peer === peer && !mine.has(`${e.addr}|${e.containerId}`)) {
+      if (e.owner === core.owner() && !mine.has(`${e.addr}|${e.containerId}`)) {
         throw new Error(
           `seed ${this.opts.seed}: ${peer} lost acknowledged ${formatIp(e.addr)} (${e.containerId}) on restart`,
         );
@@ -423,9 +457,19 @@ export class IpamNet {
    * up to the next), every live peer's allocations lie in space it owns,
    * and no live peer reports a ring conflict.
    */
-  checkConverged(): Ring {
+  checkConverged(): Ring | null {
     const live = this.livePeers();
     const rings = live.map((n) => this.core(n).currentRing());
+    // Every peer that held a ring is gone (and the rest cannot reach their
+    // quorum): nothing to converge on; they must all say they are waiting.
+    if (rings.every((r) => r === null)) {
+      for (const n of live) {
+        const st = this.core(n).status().state;
+        if (st !== 'awaiting-consensus' && st !== 'awaiting-ring')
+          throw new Error(`seed ${this.opts.seed}: ${n} is ${st}`);
+      }
+      return null;
+    }
     const first = rings[0];
     if (!first) throw new Error(`seed ${this.opts.seed}: ${live[0]} has no ring`);
     for (let i = 1; i < rings.length; i++) {
