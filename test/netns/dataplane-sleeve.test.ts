@@ -66,13 +66,21 @@ describe('sleeve data path, three hosts, full mesh', () => {
   });
 });
 
-describe('sleeve relays through a third host when a direct link is blocked', () => {
+describe.each([
+  ['unencrypted', undefined],
+  ['encrypted', 'relay password'],
+])('sleeve (%s) relays through a third host when a direct link is blocked', (_mode, password) => {
   let lab: Lab;
   let c: DataplaneCluster;
   beforeAll(async () => {
     lab = await Lab.create(3);
     await lab.block(lab.host(1), lab.host(3));
-    c = await DataplaneCluster.start(lab, { fastdp: false, blocked: [[1, 3]] });
+    // Host 2 opens each packet with one neighbour's key and seals it again with the other's.
+    c = await DataplaneCluster.start(lab, {
+      fastdp: false,
+      blocked: [[1, 3]],
+      ...(password ? { password } : {}),
+    });
     await c.waitPaths('sleeve');
   });
   afterAll(async () => {
