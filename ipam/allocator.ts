@@ -146,6 +146,7 @@ export class IpamCore {
   private retryAt: number | null = null;
   private lastWake: number | null = null;
   private restoredReincarnate = false;
+  private ownerOnDisk = false;
   /** Until this time (or until a peer's ring arrives) we do not allocate: see `startFenceMs`. */
   private fenceUntil: number | null = null;
   /** No allocation before this time (after taking over a ring nobody else was left to inherit). */
@@ -192,6 +193,7 @@ export class IpamCore {
       );
     }
     this.self = mine?.owner ?? this.freshOwner();
+    this.ownerOnDisk = mine !== null;
     this.ring = mine?.ring ?? null;
     this.book = new AddressBook(mine?.allocations ?? []);
     this.left = mine?.left ?? false;
@@ -294,6 +296,11 @@ export class IpamCore {
   private persist(c: PersistChange): void {
     if (!this.change) this.change = {};
     const cur = this.change;
+    // Whatever reaches the disk first says whose state it is.
+    if (!this.ownerOnDisk) {
+      cur.owner = this.self;
+      this.ownerOnDisk = true;
+    }
     if (c.owner !== undefined) cur.owner = c.owner;
     if (c.ring !== undefined) cur.ring = c.ring;
     if (c.claims !== undefined) cur.claims = c.claims;

@@ -356,3 +356,15 @@ export function decodeMessage(bytes: Uint8Array): Result<IpamMessage, IpamDecode
   if (r.failure) return err({ kind: kindOf(r.failure), message: r.failure });
   return ok(m);
 }
+
+/** A ring on its own (for the data dir): a State message from its first owner. */
+export function encodeRing(ring: Ring): Uint8Array {
+  return encodeMessage({ tag: IpamTag.State, from: ring.entries[0]!.owner, ring, consensus: null });
+}
+
+export function decodeRing(bytes: Uint8Array): Result<Ring, IpamDecodeError> {
+  const d = decodeMessage(bytes);
+  if (!d.ok) return d;
+  if (d.value.tag !== IpamTag.State || !d.value.ring) return err({ kind: 'invalid', message: 'not a ring' });
+  return ok(d.value.ring);
+}

@@ -11,6 +11,8 @@
  * A failure names its seed; replay one with WEFT_IPAM_SEED=<seed>.
  *
  *   WEFT_IPAM_SCHEDULES=20000 npx vitest run test/sim/ipam-schedules.test.ts   (longer run)
+ *   WEFT_IPAM_FIRST_SEED=50001 WEFT_IPAM_SCHEDULES=10000 …                      (other seeds)
+ *   WEFT_IPAM_SEED=1442 WEFT_IPAM_TRACE=1 …                                    (one seed, with a trace)
  */
 import { describe, expect, it } from 'vitest';
 import { type Cidr, mustParseCidr } from '../../common/ip.js';
@@ -20,6 +22,7 @@ import { IpamNet, type OpRecord } from './ipam-net.js';
 
 const COUNT = Number(process.env.WEFT_IPAM_SCHEDULES ?? 1000);
 const ONLY = process.env.WEFT_IPAM_SEED ? Number(process.env.WEFT_IPAM_SEED) : undefined;
+const FIRST = Number(process.env.WEFT_IPAM_FIRST_SEED ?? 1);
 const RANGES: Cidr[] = ['10.32.0.0/24', '10.32.0.0/25', '10.40.0.0/23', '10.32.0.0/26'].map((c) =>
   mustParseCidr(c),
 );
@@ -195,7 +198,7 @@ function runScheduleTraced(seed: number, trace: string[]): Outcome {
 
 describe('IPAM under random schedules', () => {
   it(`${ONLY !== undefined ? `seed ${ONLY}` : `${COUNT} seeded schedules`}: no duplicates, nothing lost, one ring covering the range`, () => {
-    const seeds = ONLY !== undefined ? [ONLY] : Array.from({ length: COUNT }, (_, i) => i + 1);
+    const seeds = ONLY !== undefined ? [ONLY] : Array.from({ length: COUNT }, (_, i) => FIRST + i);
     const totals: Outcome = {
       allocations: 0,
       crashes: 0,
