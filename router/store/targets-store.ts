@@ -30,7 +30,7 @@ export class TargetsStore {
     this.db.transaction(() => {
       this.db.sql.prepare('DELETE FROM targets').run();
       const insert = this.db.sql.prepare('INSERT INTO targets (position, address) VALUES (?, ?)');
-      unique.forEach((a, i) => insert.run(i, a));
+      for (const [i, a] of unique.entries()) insert.run(i, a);
     });
   }
 
