@@ -69,6 +69,17 @@ export function addressesIn(body: string): string[] {
     .filter((s) => parseCidr(s, { host: true }));
 }
 
+/** The allocation range in a JSON answer (`{"range":"10.32.0.0/12",…}`), if it names one. */
+export function rangeIn(body: string): string | undefined {
+  try {
+    const doc = JSON.parse(body) as { range?: unknown } | null;
+    const range = doc && typeof doc === 'object' ? doc.range : undefined;
+    return typeof range === 'string' && parseCidr(range) ? range : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class RouterIpam implements IpamSource {
   constructor(private readonly cfg: WeftIpamConfig) {}
 
@@ -91,9 +102,14 @@ export class RouterIpam implements IpamSource {
     return addressesIn(r.body);
   }
 
-  private result(cidr: string): CniResult {
+  /** The IPAM result; `body` is the router's answer, which may name the whole range. */
+  private result(cidr: string, body: string): CniResult {
     const res = emptyResult();
     res.ips.push({ address: cidr, ...(this.cfg.gateway ? { gateway: this.cfg.gateway } : {}) });
+    // The overlay's whole range is reachable on the interface, also from an
+    // address in a smaller subnet of it.
+    const range = rangeIn(body);
+    if (range) res.routes.push({ dst: range });
     res.routes.push(...this.cfg.routes);
     return res;
   }
@@ -116,7 +132,7 @@ export class RouterIpam implements IpamSource {
         );
       const r = await this.call('PUT', `${base}/${formatIp(req.ip)}/${prefix}`);
       if (r.status >= 300) throw routerError(r, `claiming ${formatIp(req.ip)}`);
-      return this.result(`${formatIp(req.ip)}/${prefix}`);
+      return this.result(`${formatIp(req.ip)}/${prefix}`, r.body);
     }
     const path = this.cfg.subnet
       ? `${base}/${formatIp(this.cfg.subnet.addr)}/${this.cfg.subnet.prefix}`
@@ -129,7 +145,7 @@ export class RouterIpam implements IpamSource {
         'INTERNAL',
         `router answered the allocation without an address: ${r.body.slice(0, 100)}`,
       );
-    return this.result(cidr);
+    return this.result(cidr, r.body);
   }
 
   async del(ctx: IpamContext, opts: { after?: Promise<unknown> } = {}): Promise<void> {
@@ -189,12 +205,14 @@ export function allocationIdsIn(body: string): string[] {
   } catch {
     return [];
   }
-  if (Array.isArray(doc))
-    return doc.flatMap((e) =>
-      typeof e === 'object' && e !== null && typeof (e as { id?: unknown }).id === 'string'
-        ? [(e as { id: string }).id]
-        : [],
-    );
+  if (Array.isArray(doc)) {
+    // A list of records naming their owner as `id` or `containerId`.
+    const ids = doc.map((e) => {
+      const o = (typeof e === 'object' && e !== null ? e : {}) as { id?: unknown; containerId?: unknown };
+      return typeof o.id === 'string' ? o.id : o.containerId;
+    });
+    return [...new Set(ids.filter((x): x is string => typeof x === 'string'))];
+  }
   if (typeof doc === 'object' && doc !== null) {
     const o = doc as Record<string, unknown>;
     if (Array.isArray(o.allocations)) return allocationIdsIn(JSON.stringify(o.allocations));

@@ -107,6 +107,16 @@ describe('addressing plan: routes', () => {
     expect(dsts(p)).toStrictEqual(['10.40.1.0/24']);
   });
 
+  it('an address in a subnet of the range also gets the range, installed explicitly', () => {
+    const p = planAddressing(
+      weftConf().weft,
+      ipam('10.32.1.5/24', { routes: [{ dst: '10.32.0.0/12' }] }),
+      bridge,
+    );
+    expect(dsts(p)).toStrictEqual(['10.32.1.0/24', '10.32.0.0/12']);
+    expect(p.kernelRoutes).toStrictEqual([{ dst: '10.32.0.0/12' }]);
+  });
+
   it('multicast: 224.0.0.0/4 on the interface, installed explicitly', () => {
     const p = planAddressing(weftConf({ multicast: true }).weft, ipam(), bridge);
     expect(dsts(p)).toStrictEqual(['10.32.0.0/12', '224.0.0.0/4']);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseWeftIpamConfig } from '../../cni-plugin/config.js';
 import { parseResponse } from '../../cni-plugin/ipam/http.js';
-import { addressesIn, RouterIpam } from '../../cni-plugin/ipam/router-ipam.js';
+import { addressesIn, allocationIdsIn, RouterIpam, rangeIn } from '../../cni-plugin/ipam/router-ipam.js';
 import { toCniErrorJson } from '../../cni-plugin/spec/errors.js';
 import { isWeftError } from '../../common/errors.js';
 import { FakeRouter } from './fake-router.js';
@@ -209,6 +209,32 @@ describe('wire parsing', () => {
     ['{"address":5}', []],
   ])('addresses in %j', (body, expected) => {
     expect(addressesIn(body)).toStrictEqual(expected);
+  });
+
+  it("the IPAM service's JSON answer: address taken (not the bare ip), range becomes a route", () => {
+    const body = JSON.stringify({
+      containerId: 'cni:weft:c1:eth0',
+      address: '10.32.1.5/24',
+      ip: '10.32.1.5',
+      prefix: 24,
+      subnet: '10.32.1.0/24',
+      range: '10.32.0.0/12',
+    });
+    expect(addressesIn(body)).toStrictEqual(['10.32.1.5/24']);
+    expect(rangeIn(body)).toBe('10.32.0.0/12');
+    expect(rangeIn('10.32.0.5/12')).toBeUndefined();
+    expect(rangeIn('{"range":"10.32.0.1/12"}')).toBeUndefined();
+  });
+
+  it.each([
+    ['{"cni:weft:a:eth0":["10.32.0.2/12"],"x":[]}', ['cni:weft:a:eth0', 'x']],
+    ['[{"id":"a"},{"id":"b"},{"id":"a"}]', ['a', 'b']],
+    ['[{"containerId":"a","address":"10.32.0.2/12"},{"containerId":"b"}]', ['a', 'b']],
+    ['{"allocations":[{"containerId":"a"}]}', ['a']],
+    ['[1,null,"x"]', []],
+    ['not json', []],
+  ])('allocation ids in %s', (body, ids) => {
+    expect(allocationIdsIn(body)).toStrictEqual(ids);
   });
 
   it('parses content-length and chunked bodies', () => {
