@@ -96,6 +96,8 @@ export async function httpRequest(
       if (e) reject(e);
       else resolve(r!);
     };
+    // Handled below once connected; mark it handled now so an early rejection is not "unhandled".
+    opts.after?.catch(() => {});
     const sock = connect({ host: ep.host, port: ep.port });
     const timer = setTimeout(
       () => finish(unavailable(ep, `no answer to ${method} ${path} within ${opts.timeoutMs} ms`)),

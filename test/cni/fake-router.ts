@@ -110,6 +110,8 @@ export class FakeRouter {
         return send(200, JSON.stringify(all), 'application/json');
       }
       const id = parts[1] ?? '';
+      // The router's own rule for ids (ipam/allocator.ts).
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.:@=+-]{0,254}$/.test(id)) throw new WeftError('INVALID_CONTAINER_ID');
       if (parts.length === 2) {
         if (req.method === 'POST') return send(200, this.allocate(id));
         if (req.method === 'GET') {

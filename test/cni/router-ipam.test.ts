@@ -84,7 +84,7 @@ describe('allocation', () => {
   it('odd interface names survive the URL', async () => {
     const odd = { ...ctx, ifname: 'e%t#h?0' };
     await ipamWith().add(odd);
-    expect(router.held.has('cni:weft:c1:e%t#h?0')).toBe(true);
+    expect(router.held.has('cni:weft:c1:e=25t=23h=3f0')).toBe(true);
     expect(await ipamWith().lookup(odd)).toHaveLength(1);
     await ipamWith().del(odd);
     expect(router.held.size).toBe(0);
