@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WeftError } from '../../common/errors.js';
 import type { Report } from '../api/report.js';
 import type { RouterConfig } from '../cli/router-config.js';
+import { DATABASE_FILE, openDatabase } from '../store/database.js';
+import { SqliteRouterState } from '../store/router-state-store.js';
 import { PID_FILE } from './data-dir.js';
 import { type RunningRouter, startRouter } from './run.js';
 import type { SubsystemFactory } from './subsystem.js';
@@ -49,8 +51,10 @@ describe('startRouter', () => {
     const dir = dirs.make();
     const r1 = await start(config(dir, { peers: ['127.0.0.1:1'] }));
     expect(existsSync(join(dir, PID_FILE))).toBe(true);
-    const state = JSON.parse(readFileSync(join(dir, 'router-state.json'), 'utf8'));
-    expect(state).toEqual({ peerName: r1.name, directPeers: ['127.0.0.1:1'] });
+    const db = openDatabase(join(dir, DATABASE_FILE), { readonly: true });
+    const state = new SqliteRouterState(db);
+    expect([state.peerName(), state.directPeers()]).toEqual([r1.name, ['127.0.0.1:1']]);
+    db.close();
     await r1.shutdown('restart');
     await r1.done;
     expect(existsSync(join(dir, PID_FILE))).toBe(false);

@@ -10,6 +10,7 @@
  * Start-up failures (port in use, data dir locked, bad name) throw a WeftError
  * whose message the CLI prints as one line.
  */
+import { join } from 'node:path';
 import { systemClock } from '../../common/clock.js';
 import { WeftError } from '../../common/errors.js';
 import { cryptoRandom } from '../../common/random.js';
@@ -19,13 +20,14 @@ import type { RouterConfig } from '../cli/router-config.js';
 import { weftVersion } from '../cli/version.js';
 import type { Overlay } from '../mesh/overlay-api.js';
 import { meshMetricsSource, startRouterMetrics } from '../metrics/index.js';
+import { DATABASE_FILE, type Database, openDatabase } from '../store/database.js';
+import { SqliteRouterState } from '../store/router-state-store.js';
 import { TcpTransport } from '../transport/tcp.js';
 import { lockDataDir, prepareDataDir } from './data-dir.js';
 import { choosePeerName, newPeerUid } from './identity.js';
 import { createDaemonLogger } from './logging.js';
 import { readMachineId } from './machine-id.js';
 import { createMeshEngine } from './mesh-driver.js';
-import { JsonRouterState } from './router-state.js';
 import type { OverlayFactory, Subsystem, SubsystemFactory } from './subsystem.js';
 
 /** How long a graceful shutdown may take before we exit anyway. */
@@ -80,8 +82,15 @@ export async function startRouter(config: RouterConfig, opts: StartOptions = {})
     }
   };
   try {
-    const state = new JsonRouterState(config.dataDir);
-    cleanups.push(() => state.close());
+    const dbPath = join(config.dataDir, DATABASE_FILE);
+    let db: Database;
+    try {
+      db = openDatabase(dbPath);
+    } catch (e) {
+      throw new WeftError('INTERNAL', `cannot open the router database ${dbPath}: ${(e as Error).message}`);
+    }
+    cleanups.push(() => db.close());
+    const state = new SqliteRouterState(db);
     const choice = choosePeerName({
       flag: config.name,
       stored: state.peerName(),
@@ -107,7 +116,15 @@ export async function startRouter(config: RouterConfig, opts: StartOptions = {})
       'weft router starting',
     );
 
-    const base = { config, name: choice.name, uid, clock: systemClock, random: cryptoRandom, logger: pino };
+    const base = {
+      config,
+      name: choice.name,
+      uid,
+      db,
+      clock: systemClock,
+      random: cryptoRandom,
+      logger: pino,
+    };
     const subsystems: Subsystem[] = [];
     let overlay: Overlay | undefined;
     if (opts.overlay) {

@@ -24,12 +24,15 @@ import type { RouterConfig } from '../cli/router-config.js';
 import type { Overlay } from '../mesh/overlay-api.js';
 import type { MeshRouter } from '../mesh/router.js';
 import type { MetricsSources } from '../metrics/sources.js';
+import type { Database } from '../store/database.js';
 
 export interface SubsystemContext {
   config: RouterConfig;
   /** Our peer name and this incarnation's UID. */
   name: string;
   uid: bigint;
+  /** The router database in the data dir: bring your own migrations (`db.migrate('ipam', …)`). */
+  db: Database;
   /** The mesh core: registerChannel, onPeersChanged, peers(), routes(), report(). */
   mesh: MeshRouter;
   clock: Clock;

@@ -9,7 +9,7 @@
  * h2 and h3 only know h1; discovery connects them to each other. h4 must be
  * refused by everyone and appear in nobody's peer list.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../router/api/report.js';
@@ -86,8 +86,10 @@ describe('mesh of real routers in network namespaces', () => {
     for (const text of [status.body, report.body, ...routers.map((r) => JSON.stringify(r.logs))]) {
       expect(text).not.toContain(PASSWORD);
     }
-    const state = readFileSync(join(routers[0]!.dataDir, 'router-state.json'), 'utf8');
-    expect(state).not.toContain(PASSWORD);
+    // Every file in the data dir (the SQLite database and its WAL), read as bytes.
+    for (const f of readdirSync(routers[0]!.dataDir)) {
+      expect(readFileSync(join(routers[0]!.dataDir, f)).includes(Buffer.from(PASSWORD)), f).toBe(false);
+    }
   });
 
   it('Prometheus metrics on the default --metrics-addr count the peers and established connections', async () => {
