@@ -110,6 +110,18 @@ describe('startRouter', () => {
     await expect(fetch(`${r.httpAddress}/report`)).rejects.toThrow();
   });
 
+  it('a subsystem can ask the router to shut down', async () => {
+    let ask: ((reason: string) => void) | undefined;
+    const leaver: SubsystemFactory = (ctx) => {
+      ask = ctx.requestShutdown;
+      return { name: 'leaver', stop: () => {} };
+    };
+    const r = await start(config(dirs.make()), [leaver]);
+    ask!('left the ring');
+    await r.done;
+    await expect(fetch(`${r.httpAddress}/report`)).rejects.toThrow();
+  });
+
   it('a failing subsystem aborts the start and releases everything', async () => {
     const dir = dirs.make();
     const boom: SubsystemFactory = () => {

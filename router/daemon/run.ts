@@ -116,6 +116,14 @@ export async function startRouter(config: RouterConfig, opts: StartOptions = {})
       'weft router starting',
     );
 
+    // A subsystem may ask the router to stop (IPAM after DELETE /peer); before
+    // the router is fully up the request waits until it is.
+    let requestedStop: string | undefined;
+    let stopNow: ((reason: string) => void) | undefined;
+    const requestShutdown = (reason: string) => {
+      if (stopNow) stopNow(reason);
+      else requestedStop ??= reason;
+    };
     const base = {
       config,
       name: choice.name,
@@ -124,6 +132,7 @@ export async function startRouter(config: RouterConfig, opts: StartOptions = {})
       clock: systemClock,
       random: cryptoRandom,
       logger: pino,
+      requestShutdown,
     };
     const subsystems: Subsystem[] = [];
     let overlay: Overlay | undefined;
@@ -248,6 +257,8 @@ export async function startRouter(config: RouterConfig, opts: StartOptions = {})
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     }
+    stopNow = (reason) => void shutdown(reason);
+    if (requestedStop !== undefined) stopNow(requestedStop);
     return { name: choice.name, meshAddress, httpAddress, done, shutdown };
   } catch (e) {
     log.error({ err: e instanceof Error ? e.message : String(e) }, 'weft router failed to start');

@@ -39,6 +39,8 @@ export interface SubsystemContext {
   random: Random;
   /** The daemon's logger; add your own `component` binding. */
   logger: Logger;
+  /** Ask the router to shut down gracefully (e.g. after handing our space away on DELETE /peer). */
+  requestShutdown(reason: string): void;
 }
 
 export interface Subsystem {
