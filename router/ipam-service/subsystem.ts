@@ -1,25 +1,24 @@
 /**
- * IPAM as a router subsystem (router/daemon/subsystem.ts): opens the IPAM
- * tables in the data dir's database, runs an IpamService on the mesh's
- * "ipam" channel, and contributes the IPAM routes, /report section, /status
- * block and metrics.
+ * IPAM as a router subsystem (router/daemon/subsystem.ts): keeps its tables
+ * in the router database, runs an IpamService on the mesh's "ipam" channel,
+ * and contributes the IPAM routes, /report section, /status block and
+ * metrics. DELETE /peer (hand over and leave) asks the router to shut down.
  *
  *   const ipam = parseIpallocFlags(flags, process.env, config.peers.length);
- *   await startRouter(config, { subsystems: [ipamSubsystem({ ...ipam, onLeave: () => router.shutdown('left') })] });
+ *   await startRouter(config, { subsystems: [ipamSubsystem(ipam)] });
  */
-import { join } from 'node:path';
 import { ipamApiExtension } from '../api/routes/ipam.js';
 import type { SubsystemFactory } from '../daemon/subsystem.js';
 import { ipamMetricsSource } from '../metrics/index.js';
-import { DATABASE_FILE, Database } from '../store/database.js';
+import type { Database } from '../store/database.js';
 import { IpamStore } from '../store/ipam-store.js';
 import type { IpamOptions } from './flags.js';
 import { IpamService } from './service.js';
 
 export interface IpamSubsystemOptions extends IpamOptions {
-  /** An open router database to share; by default `<data dir>/weft.db` is opened (and closed on stop). */
+  /** Another database than the router's (tests). */
   db?: Database;
-  /** After DELETE /peer handed our space over: shut the router down. */
+  /** After DELETE /peer handed our space over; by default the router shuts down. */
   onLeave?: () => void;
   /** The store failed: by default an uncaught error, which the daemon turns into exit 1 (restart from disk). */
   onFatal?: (err: unknown) => void;
@@ -29,7 +28,7 @@ export interface IpamSubsystemOptions extends IpamOptions {
 
 export function ipamSubsystem(opts: IpamSubsystemOptions): SubsystemFactory {
   return (ctx) => {
-    const db = opts.db ?? Database.open(join(ctx.config.dataDir, DATABASE_FILE));
+    const db = opts.db ?? ctx.db;
     const service = new IpamService({
       config: {
         peer: ctx.name,
@@ -52,13 +51,13 @@ export function ipamSubsystem(opts: IpamSubsystemOptions): SubsystemFactory {
     });
     return {
       name: 'ipam',
-      api: ipamApiExtension({ ipam: service, ...(opts.onLeave ? { onLeave: opts.onLeave } : {}) }),
+      api: ipamApiExtension({
+        ipam: service,
+        onLeave: opts.onLeave ?? (() => ctx.requestShutdown('IPAM space handed over (DELETE /peer)')),
+      }),
       metrics: { ipam: ipamMetricsSource(() => service.status()) },
       start: () => service.start(),
-      stop: () => {
-        service.stop();
-        if (!opts.db) db.close();
-      },
+      stop: () => service.stop(),
     };
   };
 }
