@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { DEFAULT_IPALLOC_RANGE, type IpallocFlags, parseIpallocFlags } from '../ipam-service/flags.js';
 import { parseRouterConfig, ROUTER_DEFAULTS, type RouterFlags } from './router-config.js';
 
 export function registerRouterCommand(program: Command): void {
@@ -32,15 +33,21 @@ export function registerRouterCommand(program: Command): void {
     .option('--log-level <level>', `trace, debug, info, warn or error (default ${ROUTER_DEFAULTS.logLevel})`)
     .option('--no-fastdp', 'never use the kernel VXLAN fast path: all traffic through the sleeve')
     .option('--mtu <bytes>', 'overlay MTU for containers (default: underlay MTU - 110)')
-    .action(async (peers: string[], flags: RouterFlags) => {
+    .option('--ipalloc-range <cidr>', `address range for containers (default ${DEFAULT_IPALLOC_RANGE})`)
+    .option('--ipalloc-init <mode>', 'consensus[=N] (default), seed=name,name,… or observer')
+    .option('--ipalloc-default-subnet <cidr>', 'subnet of the range to allocate from by default')
+    .action(async (peers: string[], flags: RouterFlags & IpallocFlags) => {
       const config = parseRouterConfig(flags, peers, process.env, {
         hostname: hostname(),
         cwd: process.cwd(),
       });
+      const ipam = parseIpallocFlags(flags, process.env, config.peers.length);
       // Loaded only here so that client subcommands do not pay for the daemon's imports.
       const { runRouter } = await import('../daemon/run.js');
       const { dataplaneOverlay } = await import('../dataplane/subsystem.js');
+      const { ipamSubsystem } = await import('../ipam-service/subsystem.js');
       await runRouter(config, {
+        subsystems: [ipamSubsystem(ipam)],
         overlay: dataplaneOverlay({
           port: config.port,
           host: config.host,
