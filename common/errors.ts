@@ -20,6 +20,11 @@ export const ERROR_CATALOGUE = {
   PEER_IS_SELF: { http: 409, cni: 100, summary: 'refusing to remove ourselves' },
   RING_CONFLICT: { http: 409, cni: 100, summary: 'the address ring disagrees with a peer' },
   CONTAINER_NOT_RUNNING: { http: 409, cni: 100, summary: 'the container is not running' },
+  OWNERS_UNREACHABLE: {
+    http: 409,
+    cni: 100,
+    summary: 'other address owners are unreachable and may know more of the peer to remove',
+  },
   // Temporarily unavailable: the caller should retry.
   RING_NOT_READY: { http: 503, cni: 11, summary: 'the address ring is not yet agreed' },
   NO_FREE_ADDRESSES: { http: 503, cni: 11, summary: 'no free address is available now' },
