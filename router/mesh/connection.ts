@@ -100,7 +100,8 @@ export interface ConnectionParams {
   createHandshake?: (opts: HandshakeOptions) => MeshHandshake;
 }
 
-const encodedMessages = new WeakMap<Message, Uint8Array>();
+/** Per message object: its body, and its frame for unencrypted connections (shared by every neighbour it goes to). */
+const encodedMessages = new WeakMap<Message, { body: Uint8Array; frame?: Uint8Array }>();
 
 export class MeshConnection {
   readonly id: number;
@@ -210,12 +211,17 @@ export class MeshConnection {
   /** Send a message (after the hello). Returns false if the connection is not up. */
   send(msg: Message): boolean {
     if (this.state !== 'prepared' && this.state !== 'established') return false;
-    let body = encodedMessages.get(msg);
-    if (!body) {
-      body = encodeMessage(msg);
-      encodedMessages.set(msg, body);
+    let e = encodedMessages.get(msg);
+    if (!e) {
+      e = { body: encodeMessage(msg) };
+      encodedMessages.set(msg, e);
     }
-    this.writeFrame(body);
+    if (this.session || e.body.length > MAX_FRAME_BYTES) {
+      this.writeFrame(e.body);
+    } else {
+      e.frame ??= encodeFrame(e.body);
+      this.writeRaw(e.frame);
+    }
     return true;
   }
 

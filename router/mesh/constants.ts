@@ -18,6 +18,13 @@ export const MESH_DEFAULTS = {
    * changes costs one message per peer instead of one per change.
    */
   topologyBatchMs: 10,
+  /**
+   * Records learned from a neighbour (a new connection's full state, an
+   * anti-entropy answer) are passed on to everyone after this long, unless a
+   * broadcast brought them meanwhile: it carries a healed partition's records
+   * across without flooding when everyone starts at once.
+   */
+  topologyRelayDelayMs: 1000,
   /** Routes (and reachability/GC) are recomputed at most this often. */
   routesDebounceMs: 100,
   /** Unreachable peers' records are kept this long (not gossiped) in case a later update reconnects them. */

@@ -185,6 +185,7 @@ export class MeshRouter implements GossipRegistry {
         changed: () => this.scheduleSettle(),
       },
       this.t.topologyBatchMs,
+      this.t.topologyRelayDelayMs,
     );
     this.hub.registerChannel(TOPOLOGY_CHANNEL, this.topologyGossip, { periodic: false });
   }
@@ -220,7 +221,7 @@ export class MeshRouter implements GossipRegistry {
     for (const id of [...this.dialing.keys()]) this.emit({ kind: 'close', stream: id });
     this.dialing.clear();
     const keys = [TIMER_SETTLE, TIMER_MAKER, TIMER_PERIODIC, 'gossip:flush', 'gossip:local'];
-    for (const key of [...keys, ...this.topologyGossip.cancelTimers()]) {
+    for (const key of [...keys, ...this.topologyGossip.timerKeys()]) {
       this.emit({ kind: 'cancel-timer', key });
     }
   }
@@ -615,14 +616,14 @@ export class MeshRouter implements GossipRegistry {
         established: reg.established,
       });
     }
-    if (this.topology.setOurConnections(list)) this.topologyChanged([this.name]);
+    if (this.topology.setOurConnections(list)) this.ourRecordChanged();
   }
 
   // ======================= topology =======================
 
   /** Our record changed: it goes out in the next topology broadcast. */
-  private topologyChanged(names: Iterable<PeerName>): void {
-    this.topologyGossip.announce(names);
+  private ourRecordChanged(): void {
+    this.topologyGossip.ownChanged();
     this.scheduleSettle();
   }
 
@@ -672,7 +673,7 @@ export class MeshRouter implements GossipRegistry {
     let id = this.random.int(4096);
     while (used.has(id)) id = (id + 1) % 4096;
     this.topology.setOurShortId(id);
-    this.topologyChanged([this.name]);
+    this.ourRecordChanged();
   }
 
   private refreshDiscovery(now: number): void {

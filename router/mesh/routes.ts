@@ -34,8 +34,13 @@ interface Bfs {
 export class RouteTable {
   private readonly names: string[];
   private readonly index = new Map<string, number>();
-  /** adjacency[i] = sorted neighbour indices. */
-  private readonly adjacency: Int32Array[];
+  /**
+   * Adjacency in compressed sparse rows: the sorted neighbours of i are
+   * edges[offsets[i] .. offsets[i+1]). Two typed arrays per table instead of
+   * one per peer (a simulation holds a thousand tables of a thousand peers).
+   */
+  private readonly offsets: Int32Array;
+  private readonly edges: Int32Array;
   private readonly bfsCache = new Map<number, Bfs>();
   private readonly self: number;
 
@@ -52,10 +57,11 @@ export class RouteTable {
     for (const r of records) byName.set(r.name, r);
     this.names = [...byName.keys()].sort();
     for (let i = 0; i < this.names.length; i++) this.index.set(this.names[i]!, i);
-    this.adjacency = this.names.map((n) => {
-      const r = byName.get(n)!;
-      const out: number[] = [];
-      for (const c of r.connections) {
+    const offsets = new Int32Array(this.names.length + 1);
+    const edges: number[] = [];
+    for (let i = 0; i < this.names.length; i++) {
+      const n = this.names[i]!;
+      for (const c of byName.get(n)!.connections) {
         const j = this.index.get(c.remote);
         if (j === undefined) continue;
         if (kind === 'data') {
@@ -63,11 +69,14 @@ export class RouteTable {
           const back = byName.get(c.remote)!.connections.find((b) => b.remote === n);
           if (!back?.established) continue;
         }
-        out.push(j);
+        edges.push(j);
       }
-      out.sort((a, b) => a - b);
-      return Int32Array.from(out);
-    });
+      offsets[i + 1] = edges.length;
+    }
+    this.offsets = offsets;
+    this.edges = Int32Array.from(edges);
+    // Rows sorted by index = by name (records normally come sorted; do not depend on it).
+    for (let i = 0; i < this.names.length; i++) this.row(i).sort();
     this.self = this.index.get(ourName) ?? NONE;
   }
 
@@ -82,7 +91,8 @@ export class RouteTable {
       const next: number[] = [];
       for (const u of frontier) {
         const hop = u === root ? NONE : firstHop[u]!;
-        for (const v of this.adjacency[u]!) {
+        for (let e = this.offsets[u]!; e < this.offsets[u + 1]!; e++) {
+          const v = this.edges[e]!;
           if (firstHop[v] !== NONE) continue;
           firstHop[v] = u === root ? v : hop;
           next.push(v);
@@ -96,10 +106,14 @@ export class RouteTable {
     return b;
   }
 
+  private row(i: number): Int32Array {
+    return this.edges.subarray(this.offsets[i]!, this.offsets[i + 1]!);
+  }
+
   /** Our neighbours in this graph. */
   neighbours(): string[] {
     if (this.self === NONE) return [];
-    return [...this.adjacency[this.self]!].map((i) => this.names[i]!);
+    return [...this.row(this.self)].map((i) => this.names[i]!);
   }
 
   /** Next hop from us towards dst, or undefined if unreachable (or dst is us). */
@@ -144,11 +158,8 @@ export class RouteTable {
     const s = this.index.get(src);
     if (s === undefined || this.self === NONE) return undefined;
     const out: string[] = [];
-    for (const nb of this.adjacency[this.self]!) {
-      if (nb === s) continue;
-      if (this.kind === 'gossip' || this.adjacency[nb]!.includes(this.self)) {
-        if (this.bfs(nb).firstHop[s] === this.self) out.push(this.names[nb]!);
-      }
+    for (const nb of this.row(this.self)) {
+      if (nb !== s && this.bfs(nb).firstHop[s] === this.self) out.push(this.names[nb]!);
     }
     return out;
   }

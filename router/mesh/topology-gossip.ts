@@ -3,14 +3,20 @@
  * machinery as every other channel, with three message kinds
  * (router/wire/topology.ts):
  *
- * - update: records. Our own changes (and what we learn from a neighbour that
- *   is new to us) are gathered for `batchMs` and broadcast from us; each
- *   router relays along the source's tree the source's own record and
- *   whatever else was new to it, so a change costs every router about one
- *   small message, and old news stops at the first router that already had it.
- *   A new neighbour gets our full state as an update; what we learn from it
- *   goes out in our next broadcast, but not back to the neighbours it came
- *   from.
+ * - update: records.
+ *   · Our own record: every change goes out as a broadcast from us after
+ *     `batchMs` (changes within that time go as one). Routers relay an
+ *     owner's record along the owner's tree whether or not it was new to them,
+ *     so it reaches everyone exactly once.
+ *   · Other records in a broadcast are relayed only by routers they were new
+ *     to, so old news stops at the first router that already had it.
+ *   · A new neighbour gets our full state. What we learn that way (or from
+ *     any neighbour gossip) is passed on as a broadcast from us after
+ *     `relayDelayMs`, minus what a broadcast brought us meanwhile (its owner
+ *     or someone else is already spreading it) and minus, for each first hop,
+ *     what that neighbour told us itself. This is what carries the other
+ *     side's records across a healed partition; when everybody starts at once
+ *     it costs almost nothing, because owners' broadcasts get there first.
  * - digest: the periodic round (every gossip interval, to a few random
  *   neighbours) sends only a fingerprint of the reachable topology. A
  *   neighbour that agrees does nothing, so a quiet mesh costs O(1) bytes per
@@ -44,48 +50,75 @@ export interface TopologyGossipHost {
   changed(): void;
 }
 
-const FLUSH_TIMER = 'mesh:topology-flush';
+const OWN_TIMER = 'mesh:topology-own';
+const RELAY_TIMER = 'mesh:topology-relay';
+
+interface Learned {
+  version: number;
+  uid: bigint;
+  /** Neighbours that sent us this very record (they need not hear it back). */
+  heardFrom: Set<PeerName>;
+}
 
 export class TopologyGossip implements Gossiper {
-  private readonly pending = new Set<PeerName>();
-  /**
-   * For pending records: neighbours that sent us exactly that record, so our
-   * broadcast does not tell them what they just told us (a new peer learns the
-   * whole topology from its first neighbours and would otherwise send it all
-   * back to them).
-   */
-  private readonly heardFrom = new Map<PeerName, Set<PeerName>>();
-  private flushArmed = false;
+  private ownArmed = false;
+  private relayArmed = false;
+  /** Records learned from neighbour gossip, waiting to be passed on. */
+  private readonly learned = new Map<PeerName, Learned>();
   private fullCache: { generation: number; bytes: Uint8Array } | null = null;
-  readonly stats = { digestsSent: 0, answersSent: 0, undecodable: 0 };
+  readonly stats = { digestsSent: 0, answersSent: 0, undecodable: 0, relayedLearned: 0 };
 
   constructor(
     private readonly topology: Topology,
     private readonly host: TopologyGossipHost,
     private readonly batchMs: number,
+    private readonly relayDelayMs: number,
   ) {}
 
   get idle(): boolean {
-    return !this.flushArmed;
+    return !this.ownArmed && !this.relayArmed;
   }
 
-  /** These records go out in our next broadcast (after batchMs). */
-  announce(names: Iterable<PeerName>): void {
-    for (const n of names) this.pending.add(n);
-    if (!this.flushArmed && this.pending.size > 0) {
-      this.flushArmed = true;
-      this.host.setTimer(FLUSH_TIMER, this.batchMs);
-    }
+  /** Our own record changed: broadcast it after batchMs. */
+  ownChanged(): void {
+    if (this.ownArmed) return;
+    this.ownArmed = true;
+    this.host.setTimer(OWN_TIMER, this.batchMs);
   }
 
   timer(key: string): boolean {
-    if (key !== FLUSH_TIMER) return false;
-    this.flushArmed = false;
-    const records = this.topology.reachableRecords(this.pending);
-    const heard = new Map(this.heardFrom);
-    this.pending.clear();
-    this.heardFrom.clear();
-    if (records.length === 0) return true;
+    if (key === OWN_TIMER) {
+      this.ownArmed = false;
+      const update = encodeTopologyMessage({ kind: 'update', records: [this.topology.ourself] });
+      this.host.broadcast(() => update);
+      return true;
+    }
+    if (key === RELAY_TIMER) {
+      this.relayArmed = false;
+      this.relayLearned();
+      return true;
+    }
+    return false;
+  }
+
+  timerKeys(): string[] {
+    return [OWN_TIMER, RELAY_TIMER];
+  }
+
+  private relayLearned(): void {
+    const records: PeerRecord[] = [];
+    const heard = new Map<PeerName, Set<PeerName>>();
+    for (const [name, l] of this.learned) {
+      const r = this.topology.get(name);
+      // Still the version we learned, and still reachable: pass it on.
+      if (r && r.version === l.version && r.uid === l.uid && this.topology.isReachable(name)) {
+        records.push(r);
+        heard.set(name, l.heardFrom);
+      }
+    }
+    this.learned.clear();
+    if (records.length === 0) return;
+    this.stats.relayedLearned += records.length;
     const all = encodeTopologyMessage({ kind: 'update', records });
     this.host.broadcast((hop) => {
       const unheard = records.filter((r) => !heard.get(r.name)?.has(hop));
@@ -94,11 +127,6 @@ export class TopologyGossip implements Gossiper {
         ? all
         : encodeTopologyMessage({ kind: 'update', records: unheard });
     });
-    return true;
-  }
-
-  cancelTimers(): string[] {
-    return [FLUSH_TIMER];
   }
 
   /** Periodic round: our digest to a few random neighbours. */
@@ -142,7 +170,7 @@ export class TopologyGossip implements Gossiper {
         { version: this.topology.ourself.version },
         'mesh: saw a record of ourselves from another incarnation; bumped our version past it',
       );
-      this.announce([this.host.ourName]);
+      this.ownChanged();
     }
     if (r.changed.length === 0 && !r.ourselfBumped) return [];
     this.host.changed();
@@ -167,27 +195,23 @@ export class TopologyGossip implements Gossiper {
       }
       return null;
     }
-    // New to us from a neighbour: pass it on to everyone in our next broadcast (but not back to it).
-    const fresh = this.merge(m.records);
-    if (fresh.length > 0) this.announce(fresh.map((r) => r.name));
-    if (from !== undefined) this.noteHeard(m.records, from);
+    for (const r of this.merge(m.records)) {
+      this.learned.set(r.name, { version: r.version, uid: r.uid, heardFrom: new Set() });
+    }
+    if (from !== undefined) {
+      for (const r of m.records) {
+        const l = this.learned.get(r.name);
+        if (l && l.version === r.version && l.uid === r.uid) l.heardFrom.add(from);
+      }
+    }
+    if (this.learned.size > 0 && !this.relayArmed) {
+      this.relayArmed = true;
+      this.host.setTimer(RELAY_TIMER, this.relayDelayMs);
+    }
     if (m.kind === 'answer' && from !== undefined && m.digest !== this.topology.digest()) {
       this.host.sendTo(from, this.full());
     }
     return null;
-  }
-
-  private noteHeard(records: readonly PeerRecord[], from: PeerName): void {
-    for (const r of records) {
-      const cur = this.topology.get(r.name);
-      if (!this.pending.has(r.name) || cur?.version !== r.version || cur.uid !== r.uid) continue;
-      let s = this.heardFrom.get(r.name);
-      if (!s) {
-        s = new Set();
-        this.heardFrom.set(r.name, s);
-      }
-      s.add(from);
-    }
   }
 
   /**
@@ -203,6 +227,11 @@ export class TopologyGossip implements Gossiper {
     const m = this.decode(update, `broadcast from ${src}`);
     if (m?.kind !== 'update') return null;
     const fresh = new Set(this.merge(m.records));
+    // Records a broadcast brought us are being spread already: no need for us to pass them on too.
+    for (const r of m.records) {
+      const l = this.learned.get(r.name);
+      if (l && r.uid === l.uid && r.version >= l.version) this.learned.delete(r.name);
+    }
     const relay = m.records.filter((r) => fresh.has(r) || (r.name === src && this.topology.isReachable(src)));
     if (relay.length === 0) return null;
     return relay.length === m.records.length

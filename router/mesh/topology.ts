@@ -138,25 +138,31 @@ export class Topology {
    */
   private install(r: PeerRecord, old: PeerRecord | undefined): void {
     this.records.set(r.name, r);
+    // Both lists are sorted by remote: walk them together for added and removed connections.
     let cut = false;
-    if (old) {
-      // Both lists are sorted by remote: walk them together to find removed connections.
-      const next = r.connections;
-      let j = 0;
-      for (const c of old.connections) {
-        while (j < next.length && next[j]!.remote < c.remote) j++;
-        if (j < next.length && next[j]!.remote === c.remote) continue;
+    const before = old?.connections ?? [];
+    const after = r.connections;
+    let i = 0;
+    let j = 0;
+    while (i < before.length || j < after.length) {
+      const b = before[i]?.remote;
+      const a = after[j]?.remote;
+      if (a !== undefined && (b === undefined || a < b)) {
+        let s = this.listedBy.get(a);
+        if (!s) {
+          s = new Set();
+          this.listedBy.set(a, s);
+        }
+        s.add(r.name);
+        j++;
+      } else if (b !== undefined && (a === undefined || b < a)) {
         cut = true;
-        this.listedBy.get(c.remote)?.delete(old.name);
+        this.listedBy.get(b)?.delete(r.name);
+        i++;
+      } else {
+        i++;
+        j++;
       }
-    }
-    for (const c of r.connections) {
-      let s = this.listedBy.get(c.remote);
-      if (!s) {
-        s = new Set();
-        this.listedBy.set(c.remote, s);
-      }
-      s.add(r.name);
     }
     const reach = this.reachableCache;
     if (!reach) return;

@@ -140,14 +140,14 @@ export function decodeMessage(body: Uint8Array, maxPayload: number): Result<Mess
     case MessageTag.Gossip:
       return unpackWith(rest, (v) => {
         const f = Fields.of(v, 'gossip', 2, 2 + SPARE_FIELDS);
-        return { tag, channel: f.str(0, MAX_CHANNEL_NAME, CHANNEL_NAME_RE), payload: f.bin(1, maxPayload) };
+        return { tag, channel: f.token(0, MAX_CHANNEL_NAME, CHANNEL_NAME_RE), payload: f.bin(1, maxPayload) };
       });
     case MessageTag.GossipUnicast:
       return unpackWith(rest, (v) => {
         const f = Fields.of(v, 'gossip-unicast', 4, 4 + SPARE_FIELDS);
         return {
           tag,
-          channel: f.str(0, MAX_CHANNEL_NAME, CHANNEL_NAME_RE),
+          channel: f.token(0, MAX_CHANNEL_NAME, CHANNEL_NAME_RE),
           src: f.peerName(1),
           dst: f.peerName(2),
           payload: f.bin(3, maxPayload),
@@ -158,7 +158,7 @@ export function decodeMessage(body: Uint8Array, maxPayload: number): Result<Mess
         const f = Fields.of(v, 'gossip-broadcast', 5, 5 + SPARE_FIELDS);
         return {
           tag,
-          channel: f.str(0, MAX_CHANNEL_NAME, CHANNEL_NAME_RE),
+          channel: f.token(0, MAX_CHANNEL_NAME, CHANNEL_NAME_RE),
           src: f.peerName(1),
           incarnation: f.int(2, 0, U32),
           seq: f.int(3, 0, Number.MAX_SAFE_INTEGER),

@@ -35,6 +35,29 @@ export function arrayHeader(n: number): Uint8Array {
   return Uint8Array.of(0xdd, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
+/**
+ * msgpackr's native string extraction returns slices of one big string made
+ * from the whole message, so a 17-character peer name kept in a record would
+ * pin the entire topology message it came in. Strings we keep are therefore
+ * copied flat; names and addresses (repeated in every record that mentions
+ * them) are also interned, in a bounded table so hostile input cannot grow it.
+ */
+const interned = new Map<string, string>();
+const MAX_INTERNED = 1 << 16;
+
+function flatten(s: string): string {
+  return s.length === 0 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+export function intern(s: string): string {
+  let v = interned.get(s);
+  if (v === undefined) {
+    v = flatten(s);
+    if (interned.size < MAX_INTERNED) interned.set(v, v);
+  }
+  return v;
+}
+
 /** Thrown only inside this module's readers; `decodeWith` turns it into a DecodeError. */
 class FieldError extends Error {}
 
@@ -72,15 +95,24 @@ export class Fields {
     throw new FieldError(`${this.what}[${i}]: expected ${want}`);
   }
 
-  str(i: number, maxLen: number, re?: RegExp): string {
+  private rawStr(i: number, maxLen: number, re?: RegExp): string {
     const v = this.a[i];
     if (typeof v !== 'string' || v.length > maxLen) this.fail(i, `a string of at most ${maxLen} characters`);
     if (re && !re.test(v)) this.fail(i, `a string matching ${re}`);
     return v;
   }
 
+  str(i: number, maxLen: number, re?: RegExp): string {
+    return flatten(this.rawStr(i, maxLen, re));
+  }
+
+  /** A string that recurs across messages (names, addresses, channels): interned. */
+  token(i: number, maxLen: number, re?: RegExp): string {
+    return intern(this.rawStr(i, maxLen, re));
+  }
+
   peerName(i: number): string {
-    return this.str(i, 17, PEER_NAME_RE);
+    return this.token(i, 17, PEER_NAME_RE);
   }
 
   int(i: number, min: number, max: number): number {

@@ -50,14 +50,18 @@ const encodedCache = new WeakMap<PeerRecord, Uint8Array>();
 export function encodeRecord(r: PeerRecord): Uint8Array {
   let e = encodedCache.get(r);
   if (!e) {
-    e = pack([
-      r.name,
-      r.nickname,
-      u64Bytes(r.uid),
-      r.version,
-      r.shortId,
-      r.connections.map((c) => [c.remote, c.address, (c.outbound ? 1 : 0) | (c.established ? 2 : 0)]),
-    ]);
+    // A right-sized copy, so the cache does not pin msgpackr's shared output buffer
+    // (pack() returns a view into it; Buffer#slice would be a view too).
+    e = Uint8Array.from(
+      pack([
+        r.name,
+        r.nickname,
+        u64Bytes(r.uid),
+        r.version,
+        r.shortId,
+        r.connections.map((c) => [c.remote, c.address, (c.outbound ? 1 : 0) | (c.established ? 2 : 0)]),
+      ]),
+    );
     encodedCache.set(r, e);
   }
   return e;
@@ -129,7 +133,7 @@ function readConnection(v: unknown): ConnectionRecord {
   const flags = f.int(2, 0, 255);
   return {
     remote: f.peerName(0),
-    address: f.str(1, MAX_ADDRESS),
+    address: f.token(1, MAX_ADDRESS),
     outbound: (flags & 1) !== 0,
     established: (flags & 2) !== 0,
   };
