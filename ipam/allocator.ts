@@ -547,29 +547,50 @@ export class IpamCore {
   }
 
   /**
-   * rmpeer: take over the space of a peer that is gone. Refused for a peer we
+   * rmpeer: take over the space of peers that are gone. Refused for a peer we
    * can reach (PEER_IS_LIVE) and for ourselves (PEER_IS_SELF), except for
-   * incarnations already proven gone (a lost data dir). Each of its entries
-   * goes to a deterministic heir among the remaining owners, so two peers
-   * running rmpeer for the same dead peer produce the same ring.
+   * incarnations already proven gone (a lost data dir). Also refused while
+   * another owner is unreachable (OWNERS_UNREACHABLE) unless `force`: it may
+   * hold newer state of the removed peer — space it was given — that our ring
+   * lacks; remove such peers together, in one call. Each entry goes to a
+   * deterministic heir among the remaining owners, so two peers running rmpeer
+   * for the same dead peer produce the same ring.
    */
-  rmpeer(op: number, peer: string): IpamEffect[] {
+  rmpeer(op: number, peers: readonly string[], opts: { force?: boolean } = {}): IpamEffect[] {
     return this.run(() => {
-      if (!isValidPeerName(peer))
-        return this.fail(op, 'INVALID_PEER_NAME', `invalid peer name ${JSON.stringify(peer)}`);
+      const bad = peers.find((p) => !isValidPeerName(p));
+      if (bad !== undefined || peers.length === 0) {
+        return this.fail(op, 'INVALID_PEER_NAME', `invalid peer name ${JSON.stringify(bad ?? '')}`);
+      }
       const ring = this.ring;
       if (!ring) return this.fail(op, 'RING_NOT_READY', 'there is no ring yet', { state: this.state() });
-      let targets = ringOwners(ring).filter((o) => ownerPeer(o) === peer && o !== this.self);
-      if (peer === this.cfg.peer) {
-        if (targets.length === 0) return this.fail(op, 'PEER_IS_SELF', 'refusing to remove ourselves');
-      } else if (this.reachable.has(peer)) {
-        targets = targets.filter((o) => isDead(ring, o));
-        if (targets.length === 0) return this.fail(op, 'PEER_IS_LIVE', `${peer} is reachable`);
+      const targets: OwnerId[] = [];
+      for (const peer of new Set(peers)) {
+        let mine = ringOwners(ring).filter((o) => ownerPeer(o) === peer && o !== this.self);
+        if (peer === this.cfg.peer) {
+          if (mine.length === 0) return this.fail(op, 'PEER_IS_SELF', 'refusing to remove ourselves');
+        } else if (this.reachable.has(peer)) {
+          mine = mine.filter((o) => isDead(ring, o));
+          if (mine.length === 0) return this.fail(op, 'PEER_IS_LIVE', `${peer} is reachable`);
+        }
+        targets.push(...mine);
       }
-      let next = ring;
+      const gone = new Set(targets);
+      const unreachable = ringOwners(ring).filter(
+        (o) => !gone.has(o) && o !== this.self && !isDead(ring, o) && !this.reachable.has(ownerPeer(o)),
+      );
+      if (targets.length > 0 && unreachable.length > 0 && !opts.force) {
+        const names = [...new Set(unreachable.map(ownerPeer))];
+        return this.fail(
+          op,
+          'OWNERS_UNREACHABLE',
+          `${names.join(', ')} cannot be reached and may hold newer state of the peers to remove: ` +
+            'remove them together, wait for them, or force',
+          { unreachable: names },
+        );
+      }
       let addresses = 0;
       if (targets.length > 0) {
-        const gone = new Set(targets);
         let heirs = ringOwners(ring).filter((o) => !gone.has(o) && !isDead(ring, o));
         if (heirs.length === 0) {
           // Nobody left to inherit but us: we take it, but hold off allocating
@@ -579,14 +600,15 @@ export class IpamCore {
           heirs = [this.self];
           this.holdUntil = this.now() + this.cfg.startFenceMs;
         }
+        let next = ring;
         for (const t of targets) {
           addresses += spansTotal(ownedSpans(next, t));
           next = reassignOwner(next, t, (token) => rendezvousHeir(token, heirs), { takeover: true });
         }
         this.ring = next;
         this.log.warn(
-          { peer, owners: targets, addresses },
-          'ipam: rmpeer took over the space of a removed peer',
+          { peers, owners: targets, addresses, force: !!opts.force },
+          'ipam: rmpeer took over the space of removed peers',
         );
         this.afterRingChange();
         this.broadcastState();

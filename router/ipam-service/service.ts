@@ -274,9 +274,13 @@ export class IpamService {
     return this.core.allocations().map((a) => this.toAddress(a));
   }
 
-  /** Take over the space of a peer that is gone for good. */
-  async rmpeer(peer: string): Promise<{ owners: string[]; addresses: number }> {
-    const v = await this.call((c, op) => c.rmpeer(op, peer));
+  /** Take over the space of peers that are gone for good (see IpamCore.rmpeer for when it is refused). */
+  async rmpeer(
+    peers: string | readonly string[],
+    opts: { force?: boolean } = {},
+  ): Promise<{ owners: string[]; addresses: number }> {
+    const list = typeof peers === 'string' ? [peers] : peers;
+    const v = await this.call((c, op) => c.rmpeer(op, list, opts));
     if (v.kind !== 'removed') throw new WeftError('INTERNAL', `unexpected answer ${v.kind}`);
     return { owners: v.owners, addresses: v.addresses };
   }

@@ -274,6 +274,39 @@ describe('peer removal', () => {
     net.checkNoDuplicates();
   });
 
+  it('rmpeer is refused while another owner is unreachable (it may hold newer state of the peer), unless all go together', () => {
+    const net = consensusNet(['a', 'b', 'c', 'd'], R24, 16);
+    net.runFor(5_000);
+    net.crash('c');
+    net.crash('d');
+    net.runFor(1_000);
+    const refused = net.rmpeer('a', 'c');
+    expect(code(refused)).toBe('OWNERS_UNREACHABLE');
+    expect(refused.result && !refused.result.ok && refused.result.error.details).toEqual({
+      unreachable: ['d'],
+    });
+    const both = net.rmpeer('a', ['c', 'd']);
+    expect(both.result).toMatchObject({ ok: true, value: { addresses: cidrSize(R24) / 2 } });
+    net.runFor(2_000);
+    net.checkConverged();
+    expect(exhaust(net, ['a', 'b'], 'x')).toBe(cidrSize(R24) - 2);
+  });
+
+  it('rmpeer with force takes over even while other owners are unreachable', () => {
+    const net = consensusNet(['a', 'b', 'c'], R24, 17);
+    net.runFor(5_000);
+    net.crash('b');
+    net.crash('c');
+    net.runFor(1_000);
+    expect(net.rmpeer('a', 'b', { force: true }).result?.ok).toBe(true);
+    expect(
+      net
+        .core('a')
+        .status()
+        .unreachable.map((o) => ownerPeer(o.owner)),
+    ).toEqual(['c']);
+  });
+
   it('a rolling reset leaves no space with a departed peer (Weave #1593)', () => {
     const net = consensusNet(['a', 'b', 'c', 'd'], R24, 10);
     net.runFor(5_000);

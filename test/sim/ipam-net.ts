@@ -312,14 +312,14 @@ export class IpamNet {
   }
 
   /**
-   * rmpeer `target` from `by`. The operator asserts the target is gone for
-   * good: its containers are gone too, so they leave the ledger.
+   * rmpeer `targets` from `by`. The operator asserts they are gone for good:
+   * their containers are gone too, so they leave the ledger (first: the heirs
+   * may hand the space out at once; back again if rmpeer is refused).
    */
-  rmpeer(by: string, target: string): OpRecord {
-    // The heirs may hand the space out at once, so the containers leave the
-    // ledger first (rmpeer of a running peer is refused anyway).
-    const forgotten = this.alive(this.peers.get(target)) ? [] : this.forgetLedger(target);
-    const rec = this.run(by, 'rmpeer', (c, op) => c.rmpeer(op, target));
+  rmpeer(by: string, targets: string | readonly string[], opts: { force?: boolean } = {}): OpRecord {
+    const list = typeof targets === 'string' ? [targets] : targets;
+    const forgotten = list.flatMap((t) => (this.alive(this.peers.get(t)) ? [] : this.forgetLedger(t)));
+    const rec = this.run(by, 'rmpeer', (c, op) => c.rmpeer(op, list, opts));
     if (!rec.result?.ok) for (const e of forgotten) this.ledger.set(e.addr, e);
     return rec;
   }

@@ -11,7 +11,9 @@
  *   DELETE /ip/{id}                        release the container's addresses (200 even if none)
  *   DELETE /ip/{id}/{ip}                   release one address
  *   GET    /ring[?wait=false&timeout=ms]   the ring; waits for it to exist unless wait=false
- *   DELETE /peer/{name}                    rmpeer: take over a dead peer's space (409 PEER_IS_LIVE)
+ *   DELETE /peer/{name[,name…]}[?force=true]
+ *                                          rmpeer: take over dead peers' space (409 PEER_IS_LIVE;
+ *                                          409 OWNERS_UNREACHABLE while other owners are unreachable)
  *   DELETE /peer                           hand our space over and leave
  *
  * An address answer is what a CNI plugin needs:
@@ -36,7 +38,10 @@ export interface IpamApi {
   release(containerId: string, ip?: number): Promise<{ released: string[] }>;
   lookup(containerId: string): IpamAddress[];
   all?(): IpamAddress[];
-  rmpeer(peer: string): Promise<{ owners: string[]; addresses: number }>;
+  rmpeer(
+    peers: readonly string[],
+    opts?: { force?: boolean },
+  ): Promise<{ owners: string[]; addresses: number }>;
   reset(): Promise<{ heirs: string[]; addresses: number }>;
   status(): IpamStatus;
   ring(): RingView;
@@ -263,14 +268,19 @@ export async function ipamRoutes(app: FastifyInstance, opts: IpamRoutesOptions):
     },
   );
 
-  app.delete<{ Params: { name: string } }>(
+  app.delete<{ Params: { name: string }; Querystring: { force?: boolean } }>(
     '/peer/:name',
     {
       schema: {
         params: {
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 64 } },
+          properties: { name: { type: 'string', minLength: 1, maxLength: 4096 } },
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { force: { type: 'boolean' } },
         },
         response: {
           200: {
@@ -285,7 +295,7 @@ export async function ipamRoutes(app: FastifyInstance, opts: IpamRoutesOptions):
         },
       },
     },
-    async (req) => ipam.rmpeer(req.params.name),
+    async (req) => ipam.rmpeer(req.params.name.split(','), { force: req.query.force === true }),
   );
 
   app.delete(
