@@ -96,6 +96,9 @@ export interface IpamDeps {
 /** Where a message came from: gossip has no known sender, broadcast and unicast do. */
 export type Via = 'gossip' | 'broadcast' | 'unicast';
 
+/** How many proposal delays a bootstrap waits for all initial peers before settling for a quorum. */
+const WAIT_FOR_ALL = 5;
+
 /** Status lists a peer's ring conflict while it recurs, and for this long after. */
 const CONFLICT_SHOWN_MS = 60_000;
 
@@ -143,6 +146,7 @@ export class IpamCore {
   private freeReportAt: number | null = null;
   private proposeAt: number | null = null;
   private proposalDeferred = false;
+  private consensusSince = 0;
   private retryAt: number | null = null;
   private lastWake: number | null = null;
   private restoredReincarnate = false;
@@ -398,6 +402,7 @@ export class IpamCore {
         this.afterRingChange();
       } else if (this.claims) {
         this.persist({ claims: this.claims.get(this.self)! });
+        this.consensusSince = this.now();
         this.proposeAt = this.now() + (this.quorum === 1 ? 0 : this.cfg.proposeDelayMs);
       }
       this.broadcastState();
@@ -924,6 +929,16 @@ export class IpamCore {
     const claims = this.claims!;
     const participants = [...claims.keys()].sort();
     const rank = participants.indexOf(this.self);
+    const size = this.cfg.init.kind === 'consensus' ? this.cfg.init.size : 1;
+    if (
+      participants.length < size &&
+      this.now() < this.consensusSince + WAIT_FOR_ALL * this.cfg.proposeDelayMs
+    ) {
+      // Give every initial peer a moment to show up, so that all of them get a
+      // share in the first ring; after that a quorum is enough.
+      this.proposeAt = this.now() + this.cfg.proposeDelayMs / 2;
+      return;
+    }
     if (rank > 0 && !this.proposalDeferred) {
       this.proposalDeferred = true;
       this.proposeAt = this.now() + this.cfg.proposeDelayMs * rank;
