@@ -28,8 +28,19 @@ export interface Gossiper {
   onGossipBroadcast(src: PeerName, update: Uint8Array): Uint8Array | null;
   /** Our full state, or null if we have none yet. */
   gossip(): Uint8Array | null;
-  /** Gossip (full or partial state) from a neighbour. Returns what was new to us, or null. */
+  /**
+   * Gossip (full or partial state) from a neighbour. Returns what was new to us, or null.
+   * (The mesh also passes the neighbour's name as a second argument, for channels that want to answer it.)
+   */
   onGossip(update: Uint8Array): Uint8Array | null;
+}
+
+/** Per-channel options (all optional; added after the first version of this seam). */
+export interface ChannelOptions {
+  /** Relay broadcasts along the tree even when `onGossipBroadcast` returns null (e.g. consensus rounds). */
+  relayAlways?: boolean;
+  /** Include the channel in the periodic full-state rounds (default true). */
+  periodic?: boolean;
 }
 
 export interface GossipSender {
@@ -40,5 +51,6 @@ export interface GossipSender {
 }
 
 export interface GossipRegistry {
-  registerChannel(name: string, gossiper: Gossiper): GossipSender;
+  /** Channel names: [a-z0-9][a-z0-9._-]{0,31}; "topology" is the mesh's own. */
+  registerChannel(name: string, gossiper: Gossiper, opts?: ChannelOptions): GossipSender;
 }

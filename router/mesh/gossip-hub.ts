@@ -24,14 +24,9 @@ import { type Random, shuffled } from '../../common/random.js';
 import { CHANNEL_NAME_RE, type Message } from '../wire/messages.js';
 import { MessageTag } from '../wire/tags.js';
 import { BroadcastWindow } from './broadcast-window.js';
-import type { Gossiper, GossipRegistry, GossipSender, PeerName } from './gossip-api.js';
+import type { ChannelOptions, Gossiper, GossipRegistry, GossipSender, PeerName } from './gossip-api.js';
 
-export interface ChannelOptions {
-  /** Relay broadcasts along the tree even when `onGossipBroadcast` returns null (e.g. consensus rounds). */
-  relayAlways?: boolean;
-  /** Include the channel in the periodic full-state rounds (default true). */
-  periodic?: boolean;
-}
+export type { ChannelOptions };
 
 /**
  * A gossiper may take the neighbour a gossip came from as a second argument

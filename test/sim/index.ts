@@ -17,6 +17,7 @@
  *   await sim.runUntilConverged({ maxMs: 30_000 });   // every running peer agrees on the topology
  *   sim.partition([a], [b, c]);  …  sim.heal();        // traffic across stalls, then resumes
  *   sim.resetConnections(a, b);                        // TCP resets between two hosts
+ *   sim.lossy(200, 60_000);                            // a random connection reset every ~200 ms for 60 s
  *   sim.crash(b); sim.start(b);  // or sim.restart(b)  // new UID; persisted targets and `storage` survive
  *   sim.crash(b, { silent: true });                    // vanishes: peers notice only by timeouts
  *   await sim.runFor(1000); await sim.runUntil(() => cond, { maxMs });

@@ -57,6 +57,18 @@ describe('simulated mesh', () => {
     for (const p of peers) expect(JSON.stringify(p.report().peers.sort(byName))).toBe(first);
   }, 120_000);
 
+  it('30 peers under random connection resets converge once the resets stop', async () => {
+    const rng = new SeededRandom(9);
+    const sim = new Simulation({ seed: 9, latencyMs: 2, jitterMs: 2 });
+    const peers = randomMesh(sim, 30, 3, rng, true);
+    sim.lossy(300, 60_000);
+    await sim.runFor(60_000);
+    expect(await sim.runUntilConverged({ maxMs: 10 * 60_000 })).toBe(true);
+    expect(peers[0]!.report().peers).toHaveLength(30);
+    // Resets really happened and were survived.
+    expect(peers.reduce((s, p) => s + p.report().terminations, 0)).toBeGreaterThan(100);
+  });
+
   it('a broadcast reaches every peer exactly once', async () => {
     const rng = new SeededRandom(7);
     const sim = new Simulation({ seed: 7, latencyMs: 1, jitterMs: 2 });

@@ -239,6 +239,23 @@ export class SimNetwork {
     return n;
   }
 
+  /**
+   * Loss, the way a TCP user sees it: until `untilMs` (virtual, absolute), every
+   * ~`meanMs` (exponentially distributed gaps) a random open stream is reset.
+   */
+  randomResets(meanMs: number, untilMs: number): void {
+    const next = () => {
+      const gap = -Math.log(1 - this.random.next()) * meanMs;
+      this.queue.push(this.clock.now() + gap, () => {
+        if (this.clock.now() >= untilMs) return;
+        const open = [...this.open];
+        if (open.length > 0) open[this.random.int(open.length)]!.reset('connection reset (simulated loss)');
+        next();
+      });
+    };
+    next();
+  }
+
   /** A host crashes: its listeners go, its streams reset (peers see the reset, like a killed process). */
   crash(ip: string, opts: { silent?: boolean } = {}): void {
     for (const [addr, l] of this.listeners) if (hostPart(addr) === ip) this.listeners.delete(l.address);

@@ -227,6 +227,11 @@ export class Simulation {
     });
   }
 
+  /** For the next `forMs`, reset a random connection every ~`meanMs` (simulated loss). */
+  lossy(meanMs: number, forMs: number): void {
+    this.network.randomResets(meanMs, this.clock.now() + forMs);
+  }
+
   running(): SimPeer[] {
     return this.peers.filter((p) => p.running);
   }
