@@ -166,8 +166,10 @@ export class ConnectionMaker {
     let wakeAt: number | undefined;
     for (const t of this.list()) {
       if (t.state === 'satisfied' && !(t.peer !== null && isConnected(t.peer))) {
+        // The connection that satisfied it is gone (or not registered yet): dial after a short
+        // back-off, not at once, so two peers that keep losing tie-breaks cannot spin.
         t.state = 'waiting';
-        t.nextAttemptAt = now;
+        t.nextAttemptAt = now + backoffDelay(this.opts.backoff, 1, this.opts.random);
       }
       if (t.state !== 'waiting') continue;
       if (t.peer !== null && isConnected(t.peer)) {

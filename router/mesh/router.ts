@@ -493,7 +493,7 @@ export class MeshRouter implements GossipRegistry {
       if (other.remote!.uid !== hello.uid) {
         const message = `peer ${hello.name} is already connected with another UID (an older incarnation, or a clone)`;
         this.log.warn({ peer: hello.name }, message);
-        return { accept: false, reason: 'duplicate', message };
+        return { accept: false, reason: 'incarnation', message };
       }
       // Duplicate connection between the same two processes: both sides keep the lower connection id.
       if (other.uid <= conn.uid) {
@@ -582,7 +582,8 @@ export class MeshRouter implements GossipRegistry {
     }
     if (conn.target !== undefined) {
       const reason = cause.kind === 'refused-by-us' || cause.kind === 'refused-by-peer' ? cause.reason : null;
-      if (reason === 'duplicate' && peer !== undefined && this.registered.has(peer)) {
+      if (reason === 'duplicate' && peer !== undefined) {
+        // Another connection to the same peer won the tie-break (or is about to be registered).
         this.maker.satisfied(conn.target, conn.id, peer);
       } else {
         const permanent = reason === 'name-collision' || reason === 'self';

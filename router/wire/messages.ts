@@ -52,6 +52,7 @@ export const REFUSE_REASONS = [
   'name-collision',
   'self',
   'duplicate',
+  'incarnation',
   'conn-limit',
   'protocol',
   'shutdown',

@@ -153,6 +153,22 @@ describe('mesh router in the simulator', () => {
     }
   });
 
+  it('a router restarted while its old connection still looks alive gets in once that times out, without a dial storm', async () => {
+    const log = new RecordingLogger();
+    const sim = new Simulation({ seed: 24, logger: log });
+    const a = sim.addPeer({ discovery: false });
+    const b = sim.addPeer({ targets: [a], discovery: false });
+    expect(await sim.runUntilConverged({ maxMs: 30_000 })).toBe(true);
+    sim.crash(b, { silent: true }); // a sees nothing: its connection to the old b stays up until the deadline
+    sim.start(b);
+    await sim.runFor(20_000);
+    expect(target(b, a.address)!.lastError).toMatch(/incarnation/);
+    expect(await sim.runUntilConverged({ maxMs: 120_000 })).toBe(true);
+    expect(a.report().peers.find((p) => p.name === b.name)!.uid).toBe(b.router.uid.toString());
+    const dials = log.records.filter((r) => r.fields.host === b.nickname && r.msg === 'mesh: dialling');
+    expect(dials.length).toBeLessThan(20);
+  });
+
   it('a router that vanishes silently is dropped after the read deadline', async () => {
     const sim = new Simulation({ seed: 16 });
     const a = sim.addPeer({ discovery: false });
