@@ -73,6 +73,28 @@ function reachableFrom(edges: Map<string, Set<string>>, from: string): Set<strin
   return seen;
 }
 
+/** Follow every router's broadcast next hops from each source: each reachable peer gets it exactly once. */
+function expectBroadcastsExactlyOnce(records: PeerRecord[], kind: GraphKind): void {
+  const edges = edgesOf(records, kind);
+  const tables = new Map(records.map((r) => [r.name, new RouteTable(records, r.name, kind)]));
+  for (const src of records) {
+    const received = new Map<string, number>();
+    const queue = [src.name];
+    while (queue.length) {
+      const at = queue.shift()!;
+      for (const nb of tables.get(at)!.broadcastNextHops(src.name) ?? []) {
+        expect(edges.get(at)!.has(nb)).toBe(true);
+        received.set(nb, (received.get(nb) ?? 0) + 1);
+        queue.push(nb);
+      }
+    }
+    const reach = reachableFrom(edges, src.name);
+    reach.delete(src.name);
+    expect(new Set(received.keys())).toEqual(reach);
+    for (const n of received.values()) expect(n).toBe(1);
+  }
+}
+
 describe('routes agree with the topology', () => {
   for (const kind of ['gossip', 'data'] as const) {
     it(`${kind}: every reachable peer has a route; following next hops reaches it without loops`, () => {
@@ -110,24 +132,7 @@ describe('routes agree with the topology', () => {
   it('data: a broadcast from any source reaches every peer connected to it exactly once', () => {
     fc.assert(
       fc.property(arbTopology, (records) => {
-        const edges = edgesOf(records, 'data');
-        const tables = new Map(records.map((r) => [r.name, new RouteTable(records, r.name, 'data')]));
-        for (const src of records) {
-          const received = new Map<string, number>();
-          const queue = [src.name];
-          while (queue.length) {
-            const at = queue.shift()!;
-            for (const nb of tables.get(at)!.broadcastNextHops(src.name) ?? []) {
-              expect(edges.get(at)!.has(nb)).toBe(true);
-              received.set(nb, (received.get(nb) ?? 0) + 1);
-              queue.push(nb);
-            }
-          }
-          const reach = reachableFrom(edges, src.name);
-          reach.delete(src.name);
-          expect(new Set(received.keys())).toEqual(reach);
-          for (const n of received.values()) expect(n).toBe(1);
-        }
+        expectBroadcastsExactlyOnce(records, 'data');
       }),
       { numRuns: 300 },
     );
@@ -146,23 +151,7 @@ describe('routes agree with the topology', () => {
           ...r,
           connections: [...byName.get(r.name)!.values()].sort((a, b) => (a.remote < b.remote ? -1 : 1)),
         }));
-        const edges = edgesOf(records, 'gossip');
-        const tables = new Map(records.map((r) => [r.name, new RouteTable(records, r.name, 'gossip')]));
-        for (const src of records) {
-          const received = new Map<string, number>();
-          const queue = [src.name];
-          while (queue.length) {
-            const at = queue.shift()!;
-            for (const nb of tables.get(at)!.broadcastNextHops(src.name) ?? []) {
-              received.set(nb, (received.get(nb) ?? 0) + 1);
-              queue.push(nb);
-            }
-          }
-          const reach = reachableFrom(edges, src.name);
-          reach.delete(src.name);
-          expect(new Set(received.keys())).toEqual(reach);
-          for (const n of received.values()) expect(n).toBe(1);
-        }
+        expectBroadcastsExactlyOnce(records, 'gossip');
       }),
       { numRuns: 300 },
     );

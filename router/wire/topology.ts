@@ -110,22 +110,10 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** Records as one MessagePack array, from their cached encodings. */
 export function encodeRecords(records: Iterable<PeerRecord>): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (const r of records) {
-    const e = encodeRecord(r);
-    parts.push(e);
-    size += e.length;
-  }
-  const header = arrayHeader(parts.length);
-  const out = new Uint8Array(header.length + size);
-  out.set(header, 0);
-  let off = header.length;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  const parts: Uint8Array[] = [new Uint8Array(0)];
+  for (const r of records) parts.push(encodeRecord(r));
+  parts[0] = arrayHeader(parts.length - 1);
+  return concat(parts);
 }
 
 function readConnection(v: unknown): ConnectionRecord {
