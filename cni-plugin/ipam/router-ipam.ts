@@ -12,7 +12,7 @@
  * has a deadline; a router that is down or slow is CNI code 11.
  */
 import { ERROR_CATALOGUE, type ErrorCode, WeftError } from '../../common/errors.js';
-import { cidrContains, formatCidr, formatIp, parseCidr } from '../../common/ip.js';
+import { cidrContains, cidrNetwork, formatCidr, formatIp, parseCidr } from '../../common/ip.js';
 import type { WeftIpamConfig } from '../config.js';
 import { allocationId, parseAllocationId } from '../naming.js';
 import { CniCode, CniError } from '../spec/errors.js';
@@ -80,6 +80,17 @@ export function rangeIn(body: string): string | undefined {
   }
 }
 
+/** `state` of a `GET /ring` answer ("ready", "awaiting-consensus", …), if it has one. */
+export function ringState(body: string): string | undefined {
+  try {
+    const doc = JSON.parse(body) as { state?: unknown; ringId?: unknown } | null;
+    if (!doc || typeof doc.state !== 'string') return undefined;
+    return doc.state === 'ready' && doc.ringId === null ? 'no ring' : doc.state;
+  } catch {
+    return undefined;
+  }
+}
+
 export class RouterIpam implements IpamSource {
   constructor(private readonly cfg: WeftIpamConfig) {}
 
@@ -107,9 +118,13 @@ export class RouterIpam implements IpamSource {
     const res = emptyResult();
     res.ips.push({ address: cidr, ...(this.cfg.gateway ? { gateway: this.cfg.gateway } : {}) });
     // The overlay's whole range is reachable on the interface, also from an
-    // address in a smaller subnet of it.
+    // address in a smaller subnet of it. When the address's own network is
+    // the range, the kernel already has that route (and a main plugin such as
+    // the reference bridge would fail adding it again: EEXIST).
     const range = rangeIn(body);
-    if (range) res.routes.push({ dst: range });
+    const own = parseCidr(cidr, { host: true });
+    if (range && own && formatCidr({ addr: cidrNetwork(own), prefix: own.prefix }) !== range)
+      res.routes.push({ dst: range });
     res.routes.push(...this.cfg.routes);
     return res;
   }
@@ -194,6 +209,10 @@ export class RouterIpam implements IpamSource {
     }
     if (r.status >= 300)
       throw new CniError(CniCode.PLUGIN_NOT_AVAILABLE, routerError(r, 'IPAM is not ready').message);
+    // The ring view says whether addresses can be handed out now.
+    const state = ringState(r.body);
+    if (state !== undefined && state !== 'ready')
+      throw new CniError(CniCode.PLUGIN_NOT_AVAILABLE, `the weft ring is not ready: ${state}`);
   }
 }
 
@@ -215,7 +234,8 @@ export function allocationIdsIn(body: string): string[] {
   }
   if (typeof doc === 'object' && doc !== null) {
     const o = doc as Record<string, unknown>;
-    if (Array.isArray(o.allocations)) return allocationIdsIn(JSON.stringify(o.allocations));
+    for (const k of ['addresses', 'allocations'])
+      if (Array.isArray(o[k])) return allocationIdsIn(JSON.stringify(o[k]));
     return Object.keys(o);
   }
   return [];

@@ -2,8 +2,8 @@
  * A stand-in for the router's IPAM HTTP API, for tests that must not depend
  * on a running router: the routes the CNI plugins call, an in-memory
  * allocation table over 10.32.0.0/12, and switches for the failures the
- * plugins must handle (down, hanging, not ready, 5xx). Error bodies are the
- * API's `{error:{code,message}}`.
+ * plugins must handle (down, hanging, not ready, 5xx). Answers have the shapes
+ * of router/api/routes/ipam.ts; error bodies are the API's `{error:{code,message}}`.
  *
  * `listen()` binds without a host so the socket is created synchronously: a
  * test can call it inside `withNetns` and the server then lives in that
@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WeftError } from '../../common/errors.js';
-import { cidrContains, formatIp, mustParseCidr, mustParseIp, parseCidr, parseIp } from '../../common/ip.js';
+import { cidrContains, formatIp, mustParseCidr, parseCidr, parseIp, prefixMask } from '../../common/ip.js';
 
 export type FakeRouterMode = 'ok' | 'hang' | 'not-ready' | 'error-500';
 
@@ -85,6 +85,20 @@ export class FakeRouter {
     throw new WeftError('NO_FREE_ADDRESSES');
   }
 
+  /** An address answer as router/api/routes/ipam.ts gives it. */
+  private answer(id: string, cidr: string) {
+    const c = mustParseCidr(cidr, { host: true });
+    const net = formatIp((c.addr & prefixMask(c.prefix)) >>> 0);
+    return {
+      containerId: id,
+      address: cidr,
+      ip: formatIp(c.addr),
+      prefix: c.prefix,
+      subnet: `${net}/${c.prefix}`,
+      range: '10.32.0.0/12',
+    };
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`${req.method} ${url.pathname}`);
@@ -92,36 +106,47 @@ export class FakeRouter {
       this.hanging.add(res);
       return;
     }
-    const send = (status: number, body: string, type = 'text/plain') => {
-      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
     };
-    const fail = (e: WeftError) => send(e.httpStatus, JSON.stringify(e.toJSON()), 'application/json');
+    const fail = (e: WeftError) => send(e.httpStatus, e.toJSON());
     try {
       if (this.mode === 'error-500') throw new WeftError('INTERNAL');
-      if (this.mode === 'not-ready' && url.pathname !== '/ip') throw new WeftError('RING_NOT_READY');
       const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
-      if (parts[0] === 'ring' && req.method === 'GET')
-        return send(200, JSON.stringify({ range: '10.32.0.0/12' }), 'application/json');
-      if (parts[0] !== 'ip') throw new WeftError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
-      if (parts.length === 1 && req.method === 'GET') {
-        const all: Record<string, string[]> = {};
-        for (const [id, c] of this.held) all[id] = [c];
-        return send(200, JSON.stringify(all), 'application/json');
+      if (parts[0] === 'ring' && req.method === 'GET') {
+        const ready = this.mode !== 'not-ready';
+        return send(200, {
+          state: ready ? 'ready' : 'awaiting-consensus',
+          ringId: ready ? 'r1' : null,
+          range: '10.32.0.0/12',
+          entries: [],
+          dead: [],
+          left: [],
+        });
       }
+      if (this.mode === 'not-ready' && url.pathname !== '/ip') throw new WeftError('RING_NOT_READY');
+      if (parts[0] !== 'ip') throw new WeftError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+      if (parts.length === 1 && req.method === 'GET')
+        return send(200, { addresses: [...this.held].map(([id, c]) => this.answer(id, c)) });
       const id = parts[1] ?? '';
       // The router's own rule for ids (ipam/allocator.ts).
       if (!/^[A-Za-z0-9][A-Za-z0-9_.:@=+-]{0,254}$/.test(id)) throw new WeftError('INVALID_CONTAINER_ID');
       if (parts.length === 2) {
-        if (req.method === 'POST') return send(200, this.allocate(id));
+        if (req.method === 'POST') return send(200, this.answer(id, this.allocate(id)));
         if (req.method === 'GET') {
           const c = this.held.get(id);
-          return c ? send(200, c) : fail(new WeftError('NOT_FOUND', `${id} holds no address`));
+          if (!c) throw new WeftError('NOT_FOUND', `no address for ${id}`);
+          return send(200, { containerId: id, addresses: [this.answer(id, c)] });
         }
         if (req.method === 'DELETE') {
-          if (!this.held.delete(id)) return fail(new WeftError('NOT_FOUND', `${id} holds no address`));
-          res.writeHead(204).end();
-          return;
+          const c = this.held.get(id);
+          this.held.delete(id);
+          return send(200, { released: c ? [c] : [] });
         }
       }
       if (parts.length === 4) {
@@ -129,14 +154,14 @@ export class FakeRouter {
         const cidr = parseCidr(`${parts[2]}/${parts[3]}`, { host: true });
         if (ip === undefined || !cidr) throw new WeftError('INVALID_CIDR');
         if (req.method === 'POST')
-          return send(200, this.allocate(id, mustParseCidr(`${parts[2]}/${parts[3]}`)));
+          return send(200, this.answer(id, this.allocate(id, mustParseCidr(`${parts[2]}/${parts[3]}`))));
         if (req.method === 'PUT') {
           if (!cidrContains(this.range, ip)) throw new WeftError('OUT_OF_RANGE');
           for (const [other, c] of this.held)
-            if (other !== id && mustParseCidr(c, { host: true }).addr === mustParseIp(parts[2]!))
+            if (other !== id && mustParseCidr(c, { host: true }).addr === ip)
               throw new WeftError('ADDRESS_IN_USE', `${parts[2]} is held by ${other}`);
           this.held.set(id, `${parts[2]}/${parts[3]}`);
-          return send(200, `${parts[2]}/${parts[3]}`);
+          return send(200, this.answer(id, `${parts[2]}/${parts[3]}`));
         }
       }
       throw new WeftError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);

@@ -55,6 +55,8 @@ describe('allocation', () => {
   it('allocates inside the configured subnet', async () => {
     const r = await ipamWith({ subnet: '10.33.4.0/24' }).add(ctx);
     expect(r.ips[0]?.address).toMatch(/^10\.33\.4\.\d+\/24$/);
+    // The whole range, which the router names, is reachable beyond the subnet.
+    expect(r.routes).toStrictEqual([{ dst: '10.32.0.0/12' }]);
   });
 
   it('claims a requested address with its prefix, or the subnet prefix when bare', async () => {
