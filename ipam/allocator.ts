@@ -147,6 +147,8 @@ export class IpamCore {
   private proposeAt: number | null = null;
   private proposalDeferred = false;
   private consensusSince = 0;
+  /** Ring ids we gave up (DELETE /ring): never adopted again by this process. */
+  private readonly abandoned = new Set<string>();
   private retryAt: number | null = null;
   private lastWake: number | null = null;
   private restoredReincarnate = false;
@@ -307,6 +309,7 @@ export class IpamCore {
     }
     if (c.owner !== undefined) cur.owner = c.owner;
     if (c.ring !== undefined) cur.ring = c.ring;
+    if (c.ring === null) cur.ring = null;
     if (c.claims !== undefined) cur.claims = c.claims;
     if (c.left !== undefined) cur.left = c.left;
     if (c.allocations) cur.allocations = [...(cur.allocations ?? []), ...c.allocations];
@@ -656,6 +659,35 @@ export class IpamCore {
     });
   }
 
+  /**
+   * Give up our ring (the way out of a ring conflict, on every router of the
+   * side whose ring should go): forget it and our allocations, start as a new
+   * incarnation that owns nothing, and adopt the next ring a peer sends.
+   * The containers that held our addresses must be restarted.
+   */
+  abandonRing(op: number): IpamEffect[] {
+    return this.run(() => {
+      const ringId = this.ring?.id ?? null;
+      const allocations = this.book.size;
+      if (this.ring) {
+        this.abandoned.add(this.ring.id);
+        this.reincarnate('the ring was abandoned (ring conflict resolution)');
+        this.ring = null;
+        this.mySpans = [];
+        this.conflicts.clear();
+        this.persist({ ring: null });
+        if (this.cfg.init.kind === 'consensus') {
+          this.claims = new Map([[this.self, initialClaims(this.quorum)]]);
+          this.consensusSince = this.now();
+          this.proposeAt = this.now() + WAIT_FOR_ALL * this.cfg.proposeDelayMs;
+          this.persist({ claims: this.claims.get(this.self)! });
+          this.broadcastState();
+        }
+      }
+      this.reply(op, ok({ kind: 'abandoned', ringId, allocations }));
+    });
+  }
+
   /** The set of peers the mesh can reach changed. */
   setReachable(peers: Iterable<string>): IpamEffect[] {
     return this.run(() => {
@@ -809,6 +841,16 @@ export class IpamCore {
 
   /** Merge (or adopt) a ring from `peer`. Returns whether our ring changed. */
   private acceptRing(incoming: Ring, peer: string): boolean {
+    if (!this.ring && this.abandoned.has(incoming.id)) {
+      // A copy of the ring we gave up (from a router of our side that has not given it up yet).
+      this.recordConflict(peer, {
+        kind: 'foreign',
+        reason: 'the peer still holds the ring we abandoned',
+        theirId: incoming.id,
+        ourId: '',
+      });
+      return false;
+    }
     if (!this.ring) {
       if (incoming.start !== this.rangeStart || incoming.end !== this.rangeEnd) {
         this.recordConflict(peer, {

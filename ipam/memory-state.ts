@@ -17,7 +17,7 @@ export function applyPersistChange(state: PersistedIpam | null, change: PersistC
   }
   return {
     owner,
-    ring: change.ring ?? state?.ring ?? null,
+    ring: change.ring !== undefined ? change.ring : (state?.ring ?? null),
     claims: change.claims !== undefined ? change.claims : (state?.claims ?? null),
     allocations: [...allocations.values()].sort((a, b) => a.addr - b.addr),
     left: change.left ?? state?.left ?? false,

@@ -69,7 +69,8 @@ export type AllocationOp = { put: Allocation } | { del: number } | { clear: true
 /** A change to persist, atomically, before any other effect of the same step. */
 export interface PersistChange {
   owner?: OwnerId;
-  ring?: Ring;
+  /** null: forget the ring (abandoning it for another). */
+  ring?: Ring | null;
   claims?: NodeClaims | null;
   allocations?: AllocationOp[];
   left?: boolean;
@@ -96,7 +97,8 @@ export type IpamAnswer =
   | AddressAnswer
   | { kind: 'released'; addresses: number[] }
   | { kind: 'removed'; owners: OwnerId[]; addresses: number }
-  | { kind: 'left'; heirs: OwnerId[]; addresses: number };
+  | { kind: 'left'; heirs: OwnerId[]; addresses: number }
+  | { kind: 'abandoned'; ringId: string | null; allocations: number };
 
 export type IpamState =
   /** Consensus mode, no ring yet: waiting for a quorum to agree. */

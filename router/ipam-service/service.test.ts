@@ -175,6 +175,20 @@ describe('IPAM HTTP API on one peer', () => {
     expect((await app.inject({ method: 'POST', url: '/ip/x' })).json().error.code).toBe('SHUTTING_DOWN');
   });
 
+  it('DELETE /ring gives the ring and its allocations up (the way out of a ring conflict)', async () => {
+    const svc = peer(new FakeMeshNet(), 'a', { kind: 'seed', peers: ['a'] });
+    const app = await api(svc);
+    await app.inject({ method: 'POST', url: '/ip/c1' });
+    const ringId = svc.status().ringId;
+    const r = await app.inject({ method: 'DELETE', url: '/ring' });
+    expect(r.json()).toEqual({ ringId, allocations: 1 });
+    expect((await app.inject({ method: 'GET', url: '/ring?wait=false' })).json()).toMatchObject({
+      state: 'awaiting-ring',
+      ringId: null,
+    });
+    expect(svc.lookup('c1')).toEqual([]);
+  });
+
   it('reports an ipam section and a status block', async () => {
     const ext = ipamApiExtension({ ipam: peer(new FakeMeshNet(), 'a', { kind: 'consensus', size: 3 }) });
     expect(ext.report!()).toMatchObject({ state: 'awaiting-consensus', range: '10.32.0.0/12' });

@@ -292,6 +292,13 @@ export class IpamService {
     return { heirs: v.heirs, addresses: v.addresses };
   }
 
+  /** Give up our ring and allocations (ring-conflict way out; see IpamCore.abandonRing). */
+  async abandonRing(): Promise<{ ringId: string | null; allocations: number }> {
+    const v = await this.call((c, op) => c.abandonRing(op));
+    if (v.kind !== 'abandoned') throw new WeftError('INTERNAL', `unexpected answer ${v.kind}`);
+    return { ringId: v.ringId, allocations: v.allocations };
+  }
+
   status(): IpamStatus {
     return this.core.status();
   }

@@ -109,7 +109,8 @@ export class IpamStore {
 
   private write(c: PersistChange): void {
     if (c.owner !== undefined) this.putState.run('owner', c.owner);
-    if (c.ring !== undefined) this.putState.run('ring', Buffer.from(encodeRing(c.ring)));
+    if (c.ring === null) this.delState.run('ring');
+    else if (c.ring !== undefined) this.putState.run('ring', Buffer.from(encodeRing(c.ring)));
     if (c.claims !== undefined) {
       if (c.claims === null) this.delState.run('claims');
       else this.putState.run('claims', JSON.stringify(c.claims));

@@ -67,7 +67,7 @@ export interface LedgerEntry {
   addr: number;
 }
 
-type OpKind = 'allocate' | 'claim' | 'release' | 'rmpeer' | 'reset';
+type OpKind = 'allocate' | 'claim' | 'release' | 'rmpeer' | 'reset' | 'abandon';
 
 export interface OpRecord {
   op: number;
@@ -336,6 +336,12 @@ export class IpamNet {
       this.updateReachability(before);
     }
     return rec;
+  }
+
+  /** `peer` gives up its ring (its containers restart: they leave the ledger). */
+  abandonRing(peer: string): OpRecord {
+    this.forgetLedger(peer);
+    return this.run(peer, 'abandon', (c, op) => c.abandonRing(op));
   }
 
   private forgetLedger(peer: string): LedgerEntry[] {

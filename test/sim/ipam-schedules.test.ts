@@ -203,33 +203,37 @@ function runScheduleTraced(seed: number, trace: string[]): Outcome {
 }
 
 describe('IPAM under random schedules', () => {
-  it(`${ONLY !== undefined ? `seed ${ONLY}` : `${COUNT} seeded schedules`}: no duplicates, nothing lost, one ring covering the range`, () => {
-    const seeds = ONLY !== undefined ? [ONLY] : Array.from({ length: COUNT }, (_, i) => FIRST + i);
-    const totals: Outcome = {
-      allocations: 0,
-      crashes: 0,
-      rmpeers: 0,
-      resets: 0,
-      partitions: 0,
-      lostDisks: 0,
-    };
-    for (const seed of seeds) {
-      let o: Outcome;
-      try {
-        o = runSchedule(seed);
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        throw new Error(
-          `${msg.includes(`seed ${seed}`) ? msg : `seed ${seed}: ${msg}`}${(e as { trace?: string }).trace ?? ''}`,
-        );
+  it(
+    `${ONLY !== undefined ? `seed ${ONLY}` : `${COUNT} seeded schedules`}: no duplicates, nothing lost, one ring covering the range`,
+    () => {
+      const seeds = ONLY !== undefined ? [ONLY] : Array.from({ length: COUNT }, (_, i) => FIRST + i);
+      const totals: Outcome = {
+        allocations: 0,
+        crashes: 0,
+        rmpeers: 0,
+        resets: 0,
+        partitions: 0,
+        lostDisks: 0,
+      };
+      for (const seed of seeds) {
+        let o: Outcome;
+        try {
+          o = runSchedule(seed);
+        } catch (e) {
+          const msg = e instanceof Error ? e.message : String(e);
+          throw new Error(
+            `${msg.includes(`seed ${seed}`) ? msg : `seed ${seed}: ${msg}`}${(e as { trace?: string }).trace ?? ''}`,
+          );
+        }
+        for (const k of Object.keys(totals) as (keyof Outcome)[]) totals[k] += o[k];
       }
-      for (const k of Object.keys(totals) as (keyof Outcome)[]) totals[k] += o[k];
-    }
-    // The schedules exercised what they claim to.
-    if (ONLY === undefined) {
-      expect(totals.allocations).toBeGreaterThan(COUNT * 10);
-      for (const k of ['crashes', 'rmpeers', 'resets', 'partitions', 'lostDisks'] as const)
-        expect(totals[k]).toBeGreaterThan(0);
-    }
-  });
+      // The schedules exercised what they claim to.
+      if (ONLY === undefined) {
+        expect(totals.allocations).toBeGreaterThan(COUNT * 10);
+        for (const k of ['crashes', 'rmpeers', 'resets', 'partitions', 'lostDisks'] as const)
+          expect(totals[k]).toBeGreaterThan(0);
+      }
+    },
+    Math.max(60_000, COUNT * 30),
+  );
 });

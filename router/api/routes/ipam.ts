@@ -11,6 +11,8 @@
  *   DELETE /ip/{id}                        release the container's addresses (200 even if none)
  *   DELETE /ip/{id}/{ip}                   release one address
  *   GET    /ring[?wait=false&timeout=ms]   the ring; waits for it to exist unless wait=false
+ *   DELETE /ring                           give up our ring and allocations (the way out of a ring
+ *                                          conflict, on every router of the side to give up)
  *   DELETE /peer/{name[,name…]}[?force=true]
  *                                          rmpeer: take over dead peers' space (409 PEER_IS_LIVE;
  *                                          409 OWNERS_UNREACHABLE while other owners are unreachable)
@@ -43,6 +45,7 @@ export interface IpamApi {
     opts?: { force?: boolean },
   ): Promise<{ owners: string[]; addresses: number }>;
   reset(): Promise<{ heirs: string[]; addresses: number }>;
+  abandonRing(): Promise<{ ringId: string | null; allocations: number }>;
   status(): IpamStatus;
   ring(): RingView;
   waitForRing(timeoutMs: number): Promise<RingView>;
@@ -266,6 +269,23 @@ export async function ipamRoutes(app: FastifyInstance, opts: IpamRoutesOptions):
       }
       return view;
     },
+  );
+
+  app.delete(
+    '/ring',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            required: ['ringId', 'allocations'],
+            properties: { ringId: { type: ['string', 'null'] }, allocations: { type: 'integer' } },
+          },
+          ...errors,
+        },
+      },
+    },
+    async () => ipam.abandonRing(),
   );
 
   app.delete<{ Params: { name: string }; Querystring: { force?: boolean } }>(
