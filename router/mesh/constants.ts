@@ -44,6 +44,10 @@ export const MESH_DEFAULTS = {
   connLimit: 200,
   /** Pending neighbour gossip per channel per connection before it collapses into full state. */
   maxPendingGossip: 16,
+  /** Neighbour gossip to a connection with more than this unsent waits (and merges). */
+  gossipBacklogBytes: 1024 * 1024,
+  /** How soon to look again at a backed-up connection. */
+  gossipBacklogRetryMs: 100,
   /** Broadcast ids remembered per source for duplicate suppression (sliding window). */
   broadcastWindow: 32,
 };

@@ -45,7 +45,11 @@ export class MeshDriver {
   private stopped = false;
 
   constructor(private readonly opts: MeshDriverOptions) {
-    this.router = new MeshRouter({ ...opts, effects: (e) => this.perform(e) });
+    this.router = new MeshRouter({
+      ...opts,
+      effects: (e) => this.perform(e),
+      backlog: (id) => this.streams.get(id)?.bufferedBytes ?? 0,
+    });
   }
 
   /** Accept mesh connections on "host:port". */

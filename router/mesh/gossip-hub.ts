@@ -16,8 +16,11 @@
  *   to min(2·log2(peers), neighbours) random neighbours, and every new
  *   connection gets every channel's full state at once.
  * - pending: neighbour gossip for one connection waits for the next flush
- *   (same turn of the event loop) so several updates go out together; more
- *   than `maxPendingGossip` for one channel collapse into its full state.
+ *   (same turn of the event loop) so several updates go out together, and
+ *   keeps waiting while that connection's stream is backed up; more than
+ *   `maxPendingGossip` for one channel collapse into its full state, so a slow
+ *   neighbour costs bounded memory. Broadcasts and unicasts never wait (they
+ *   are other peers' messages in transit).
  */
 import type { Logger } from '../../common/logger.js';
 import { type Random, shuffled } from '../../common/random.js';
@@ -45,6 +48,8 @@ export interface GossipHost {
   neighbours(): PeerName[];
   /** Send on the accepted connection to `peer`; false if there is none. */
   sendTo(peer: PeerName, msg: Message): boolean;
+  /** Bytes written to the connection to `peer` that it has not taken yet (0 if unknown). */
+  backlog(peer: PeerName): number;
   unicastNextHop(dst: PeerName): PeerName | undefined;
   /** Neighbours to pass a broadcast from `src` on to, given it came from `from` (null: we originate). */
   broadcastTargets(src: PeerName, from: PeerName | null): PeerName[];
@@ -71,14 +76,20 @@ export class GossipHub implements GossipRegistry {
   readonly incarnation: number;
   private seq = 0;
   /** Counters for reports and tests. */
-  readonly stats = { unicastDropped: 0, broadcastDuplicates: 0, gossipCollapsed: 0 };
+  readonly stats = { unicastDropped: 0, broadcastDuplicates: 0, gossipCollapsed: 0, gossipDeferred: 0 };
+
+  private readonly maxPending: number;
+  private readonly maxBacklog: number;
+  private readonly backlogRetryMs: number;
 
   constructor(
     private readonly host: GossipHost,
-    private readonly maxPending: number,
-    windowSize: number,
+    opts: { maxPending: number; windowSize: number; maxBacklogBytes: number; backlogRetryMs: number },
   ) {
-    this.window = new BroadcastWindow(windowSize);
+    this.maxPending = opts.maxPending;
+    this.maxBacklog = opts.maxBacklogBytes;
+    this.backlogRetryMs = opts.backlogRetryMs;
+    this.window = new BroadcastWindow(opts.windowSize);
     this.incarnation = host.random.int(2 ** 32);
   }
 
@@ -177,34 +188,47 @@ export class GossipHub implements GossipRegistry {
       byChannel = new Map();
       this.pending.set(peer, byChannel);
     }
-    const q = byChannel.get(channel);
-    if (q) q.push(update);
-    else byChannel.set(channel, [update]);
-    if (!this.flushArmed) {
-      this.flushArmed = true;
-      this.host.setTimer(FLUSH_TIMER, 0);
-    }
-  }
-
-  /** Send what is pending. */
-  flush(): void {
-    this.flushArmed = false;
-    const pending = [...this.pending];
-    this.pending.clear();
-    for (const [peer, byChannel] of pending) {
-      for (const [channel, q] of byChannel) {
-        let updates = q;
-        if (q.length > this.maxPending) {
-          // Too many deltas queued: the full state says all of them at once.
-          const full = this.channels.get(channel)?.gossiper.gossip();
-          if (full) {
-            updates = [full];
-            this.stats.gossipCollapsed++;
-          }
-        }
-        for (const payload of updates) this.host.sendTo(peer, { tag: MessageTag.Gossip, channel, payload });
+    const q = byChannel.get(channel) ?? [];
+    q.push(update);
+    if (q.length > this.maxPending) {
+      // Too many deltas waiting: the channel's full state says all of them at once (and bounds the queue).
+      const ch = this.channels.get(channel);
+      const full = ch ? this.safe(ch, () => ch.gossiper.gossip(), null) : null;
+      if (full) {
+        q.splice(0, q.length, full);
+        this.stats.gossipCollapsed++;
       }
     }
+    byChannel.set(channel, q);
+    this.armFlush(0);
+  }
+
+  private armFlush(delayMs: number): void {
+    if (this.flushArmed) return;
+    this.flushArmed = true;
+    this.host.setTimer(FLUSH_TIMER, delayMs);
+  }
+
+  /**
+   * Send what is pending. A connection whose stream has more than
+   * `maxBacklogBytes` unsent keeps its queue (merging further updates into
+   * it, bounded as above) and is tried again after `backlogRetryMs`.
+   */
+  flush(): void {
+    this.flushArmed = false;
+    let waiting = false;
+    for (const [peer, byChannel] of [...this.pending]) {
+      if (this.host.backlog(peer) > this.maxBacklog) {
+        waiting = true;
+        this.stats.gossipDeferred++;
+        continue;
+      }
+      this.pending.delete(peer);
+      for (const [channel, q] of byChannel) {
+        for (const payload of q) this.host.sendTo(peer, { tag: MessageTag.Gossip, channel, payload });
+      }
+    }
+    if (waiting) this.armFlush(this.backlogRetryMs);
   }
 
   /** Periodic round: every channel's full state to a random subset. */

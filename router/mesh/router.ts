@@ -76,6 +76,12 @@ export interface MeshOptions {
   /** Software version for hellos and reports. */
   software?: string;
   tuning?: Partial<MeshTuning>;
+  /**
+   * How many bytes written to a stream it has not taken yet (the transport's
+   * `bufferedBytes`); neighbour gossip to a backed-up connection waits and merges.
+   * A read-only query of the shell's state; 0 when not given.
+   */
+  backlog?: (stream: number) => number;
   /** Tests only: replace the Noise handshake. */
   createHandshake?: (opts: HandshakeOptions) => MeshHandshake;
 }
@@ -164,12 +170,20 @@ export class MeshRouter implements GossipRegistry {
         peerCount: () => this.topology.reachable().size,
         neighbours: () => [...this.registered.keys()],
         sendTo: (peer, msg) => this.sendTo(peer, msg),
+        backlog: (peer) => {
+          const reg = this.registered.get(peer);
+          return reg && this.opts.backlog ? this.opts.backlog(reg.conn.id) : 0;
+        },
         unicastNextHop: (dst) => this.gossipNextHop(dst),
         broadcastTargets: (src, from) => this.broadcastTargets(src, from),
         setTimer: (key, delayMs) => this.emit({ kind: 'set-timer', key, delayMs }),
       },
-      this.t.maxPendingGossip,
-      this.t.broadcastWindow,
+      {
+        maxPending: this.t.maxPendingGossip,
+        windowSize: this.t.broadcastWindow,
+        maxBacklogBytes: this.t.gossipBacklogBytes,
+        backlogRetryMs: this.t.gossipBacklogRetryMs,
+      },
     );
     this.topologyGossip = new TopologyGossip(
       this.topology,
