@@ -17,7 +17,6 @@ export class CniLabHost {
   readonly runtime: TestRuntime;
   router: FakeRouter | undefined;
   private apiPort = 0;
-  private ownsRouter = true;
   private ns: Netns | undefined;
   private n = 0;
 
@@ -29,27 +28,22 @@ export class CniLabHost {
     this.runtime = new TestRuntime(host.ns, [plugins.binDir, REFERENCE_PLUGINS]);
   }
 
-  /**
-   * `sharedRouter`: serve this allocation table (another host's) here too, as
-   * every router of a cluster answers from the same ring.
-   */
   static async create(
     lab: Lab,
     host: Host,
-    opts: { fakeRouter?: boolean; plugins?: TestPlugins; sharedRouter?: FakeRouter } = {},
+    opts: { fakeRouter?: boolean; plugins?: TestPlugins } = {},
   ): Promise<CniLabHost> {
     const h = new CniLabHost(lab, host, opts.plugins ?? buildTestPlugins());
-    if (opts.fakeRouter ?? true) await h.startFakeRouter(opts.sharedRouter);
+    if (opts.fakeRouter ?? true) await h.startFakeRouter();
     return h;
   }
 
   /** What the router would have set up: its bridge with the overlay MTU, and the IPAM API. */
-  async startFakeRouter(shared?: FakeRouter): Promise<void> {
+  async startFakeRouter(): Promise<void> {
     await this.lab.ipIn(this.host.ns, ['link', 'add', 'name', 'weft', 'type', 'bridge']);
     // Set after creation, so the MTU is the bridge's own and does not float with its ports.
     await this.lab.ipIn(this.host.ns, ['link', 'set', 'weft', 'mtu', String(OVERLAY_MTU), 'up']);
-    this.router = shared ?? new FakeRouter();
-    this.ownsRouter = !shared;
+    this.router = new FakeRouter();
     await this.listenInside(0);
   }
 
@@ -96,7 +90,7 @@ export class CniLabHost {
   }
 
   async close(): Promise<void> {
-    if (this.ownsRouter) await this.router?.close();
+    await this.router?.close();
     this.ns?.close();
     this.plugins.cleanup();
   }
