@@ -535,35 +535,46 @@ export class MeshRouter implements GossipRegistry {
     );
     this.updateOurConnections();
     const remoteIp = hostOf(conn.remoteAddress);
-    reg.overlay = this.overlay.prepareConnection(
-      {
-        local: this.name,
-        remote: hello.name,
-        remoteIp,
-        remoteMeshPort: hello.listenPort,
-        outbound: conn.outbound,
-        session: conn.meshSession,
-        sendControl: (msg) => {
-          if (this.registered.get(hello.name) === reg)
-            conn.send({ tag: MessageTag.OverlayControl, payload: msg });
+    const prepared = this.guard('overlay.prepareConnection', () =>
+      this.overlay.prepareConnection(
+        {
+          local: this.name,
+          remote: hello.name,
+          remoteIp,
+          remoteMeshPort: hello.listenPort,
+          outbound: conn.outbound,
+          session: conn.meshSession,
+          sendControl: (msg) => {
+            if (this.registered.get(hello.name) === reg)
+              conn.send({ tag: MessageTag.OverlayControl, payload: msg });
+          },
         },
-      },
-      {
-        established: () => {
-          if (this.registered.get(hello.name) !== reg || reg.established) return;
-          reg.established = true;
-          conn.markEstablished();
-          this.log.info({ peer: hello.name }, 'mesh: connection established');
-          this.updateOurConnections();
+        {
+          established: () => {
+            if (this.registered.get(hello.name) !== reg || reg.established) return;
+            reg.established = true;
+            conn.markEstablished();
+            this.log.info({ peer: hello.name }, 'mesh: connection established');
+            this.updateOurConnections();
+          },
+          failed: (reason) => {
+            if (this.registered.get(hello.name) !== reg) return;
+            this.log.warn({ peer: hello.name, reason }, 'mesh: overlay failed; closing the connection');
+            conn.refuse('other', `data path failed: ${reason}`);
+          },
+          changed: () => this.emit({ kind: 'changed', what: 'connections' }),
         },
-        failed: (reason) => {
-          if (this.registered.get(hello.name) !== reg) return;
-          this.log.warn({ peer: hello.name, reason }, 'mesh: overlay failed; closing the connection');
-          conn.refuse('other', `data path failed: ${reason}`);
-        },
-        changed: () => this.emit({ kind: 'changed', what: 'connections' }),
-      },
+      ),
     );
+    if (prepared === undefined) {
+      conn.refuse('other', 'the data plane could not prepare a path');
+      return;
+    }
+    if (!conn.isOpen) {
+      prepared.close();
+      return;
+    }
+    reg.overlay = prepared;
     this.hub.connectionAdded(hello.name);
     this.emit({ kind: 'changed', what: 'connections' });
   }
@@ -573,7 +584,8 @@ export class MeshRouter implements GossipRegistry {
     const reg = this.registered.get(peer);
     if (reg?.conn !== conn) return;
     if (msg.tag === MessageTag.OverlayControl) {
-      reg.overlay?.onControl(msg.payload);
+      const overlay = reg.overlay;
+      if (overlay) this.guard('overlay.onControl', () => overlay.onControl(msg.payload));
       return;
     }
     this.hub.receive(peer, msg);
@@ -588,7 +600,8 @@ export class MeshRouter implements GossipRegistry {
       if (reg?.conn === conn) {
         this.registered.delete(peer);
         this.terminations++;
-        reg.overlay?.close();
+        const overlay = reg.overlay;
+        if (overlay) this.guard('overlay.close', () => overlay.close());
         this.hub.connectionRemoved(peer);
         this.log.info({ peer, cause: describeCause(cause) }, 'mesh: connection removed');
         this.updateOurConnections();
@@ -660,15 +673,16 @@ export class MeshRouter implements GossipRegistry {
     if (removed.length > 0) {
       this.log.info({ peers: removed }, 'mesh: peers unreachable, forgotten');
       for (const p of removed) this.hub.peerForgotten(p);
-      this.overlay.peersRemoved(removed);
+      this.guard('overlay.peersRemoved', () => this.overlay.peersRemoved(removed));
     }
     if (added.length > 0 || removed.length > 0) {
-      for (const l of this.peersListeners) l({ added, removed });
+      for (const l of this.peersListeners) this.guard('peers listener', () => l({ added, removed }));
     }
     this.resolveShortIdCollision();
     // Routes are never staler than one debounce interval after the last change.
     this.gossipRoutes(true);
-    this.overlay.routesChanged(meshRoutesOf(this.freshDataTable()));
+    const routes = meshRoutesOf(this.freshDataTable());
+    this.guard('overlay.routesChanged', () => this.overlay.routesChanged(routes));
     this.refreshDiscovery(now);
     this.emit({ kind: 'changed', what: 'topology' });
   }
@@ -805,6 +819,16 @@ export class MeshRouter implements GossipRegistry {
 
   private persistTargets(): void {
     this.emit({ kind: 'persist-targets', addresses: this.maker.directAddresses() });
+  }
+
+  /** Run another component's callback; a throw is logged (it must not take the mesh down). */
+  private guard<T>(what: string, f: () => T): T | undefined {
+    try {
+      return f();
+    } catch (e) {
+      this.log.error({ error: (e as Error)?.message ?? String(e) }, `mesh: ${what} threw`);
+      return undefined;
+    }
   }
 
   private emit(e: MeshEffect): void {

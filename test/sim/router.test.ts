@@ -378,3 +378,37 @@ describe('the overlay seam', () => {
     expect(oa.removed).toContain(c.name);
   });
 });
+
+describe('faults in other components', () => {
+  it('an overlay that throws costs the connection, not the router', async () => {
+    const log = new RecordingLogger();
+    const sim = new Simulation({ seed: 31, logger: log });
+    let calls = 0;
+    const flaky = (): Overlay => ({
+      prepareConnection: (_p, events) => {
+        calls++;
+        if (calls <= 2) throw new Error('data plane exploded');
+        events.established();
+        return {
+          onControl: () => {},
+          info: () => ({ path: 'none', encrypted: false, healthy: true }),
+          close: () => {},
+        };
+      },
+      routesChanged: () => {
+        throw new Error('routes exploded too');
+      },
+      peersRemoved: () => {},
+    });
+    const a = sim.addPeer({ overlay: flaky });
+    const b = sim.addPeer({ targets: [a] });
+    expect(await sim.runUntilConverged({ maxMs: 60_000 })).toBe(true);
+    expect(a.router.connectedPeers()).toEqual([b.name]);
+    expect(log.records.some((r) => r.level === 'error' && /prepareConnection threw/.test(r.msg ?? ''))).toBe(
+      true,
+    );
+    expect(log.records.some((r) => r.level === 'error' && /routesChanged threw/.test(r.msg ?? ''))).toBe(
+      true,
+    );
+  });
+});
