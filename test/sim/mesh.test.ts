@@ -60,7 +60,7 @@ describe('simulated mesh', () => {
   it('30 peers under random connection resets converge once the resets stop', async () => {
     const rng = new SeededRandom(9);
     const sim = new Simulation({ seed: 9, latencyMs: 2, jitterMs: 2 });
-    const peers = randomMesh(sim, 30, 3, rng, true);
+    const peers = randomMesh(sim, 30, 3, rng);
     sim.lossy(300, 60_000);
     await sim.runFor(60_000);
     expect(await sim.runUntilConverged({ maxMs: 10 * 60_000 })).toBe(true);
