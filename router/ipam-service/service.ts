@@ -58,6 +58,8 @@ export interface IpamServiceOptions {
   timers?: Timers;
   /** Called once if the store fails: the service stops answering; the daemon should exit. */
   onFatal?: (err: unknown) => void;
+  /** Runs the next group commit (default setImmediate: after the I/O of this event-loop turn). */
+  defer?: (fn: () => void) => void;
 }
 
 /** An address as the API and the CNI plugin want it. */
@@ -215,7 +217,7 @@ export class IpamService {
     this.queue.push(() => run(this.core, op));
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      (this.opts.defer ?? setImmediate)(() => this.flush());
     }
     return p;
   }
