@@ -165,6 +165,34 @@ describe('weft-net on real routers', () => {
     expect(await held(1, a)).toBe(404);
   });
 
+  it('GC keeps the valid attachment and removes the stale one, veth and address', async () => {
+    const keep = await container(1, 'gckeep');
+    const stale = await container(1, 'gcstale');
+    const rk = await rt[0]!.add(CONFLIST, keep);
+    await rt[0]!.add(CONFLIST, stale);
+    const gc = await rt[0]!.exec(
+      'weft-net',
+      'GC',
+      {},
+      {
+        ...TestRuntime.pluginConfig(CONFLIST, 0, {}),
+        'cni.dev/valid-attachments': [{ containerID: 'gckeep', ifname: 'eth0' }],
+      },
+    );
+    expect(gc.code, gc.stdout).toBe(0);
+    expect(await held(1, keep)).toBe(200);
+    expect(await held(1, stale)).toBe(404);
+    const links = await wfcLinks(lab.host(1));
+    expect(links).toContain(hostVethName('gckeep', 'eth0'));
+    expect(links).not.toContain(hostVethName('gcstale', 'eth0'));
+    await rt[0]!.del(CONFLIST, keep, rk.result);
+  });
+
+  it('STATUS is 0 with the ring ready', async () => {
+    const st = await rt[0]!.exec('weft-net', 'STATUS', {}, TestRuntime.pluginConfig(CONFLIST, 0, {}));
+    expect(st).toMatchObject({ code: 0, stdout: '' });
+  });
+
   it('50 parallel ADDs then 50 parallel DELs: unique ring addresses, nothing left', async () => {
     const atts = await Promise.all(Array.from({ length: 50 }, (_, i) => container(1, `rpar${i}`)));
     const t0 = performance.now();
