@@ -23,12 +23,14 @@ import type { Result } from '../../common/result.js';
 import type { Allocation } from '../../ipam/address-book.js';
 import { IpamCore, type Via } from '../../ipam/allocator.js';
 import type { IpamAnswer, IpamConfig, IpamEffect, IpamStatus, PersistChange } from '../../ipam/types.js';
-import type { GossipRegistry, GossipSender, PeerName } from '../mesh/gossip-api.js';
+import type { Gossiper, GossipRegistry, GossipSender, PeerName } from '../mesh/gossip-api.js';
 import type { IpamStore } from '../store/ipam-store.js';
 import { type RingView, ringView } from './ring-view.js';
 
 /** What the service needs from the mesh; `MeshRouter` provides it. */
 export interface IpamMesh extends GossipRegistry {
+  /** `relayAlways`: broadcasts travel the whole tree even where they were not new (MeshRouter's option). */
+  registerChannel(name: string, gossiper: Gossiper, opts?: { relayAlways?: boolean }): GossipSender;
   onPeersChanged(listener: (c: { added: PeerName[]; removed: PeerName[] }) => void): void;
   /** Reachable peers (ourselves included). */
   peers(): ReadonlyArray<{ readonly name: PeerName }>;
@@ -108,12 +110,16 @@ export class IpamService {
   /** Join the mesh's "ipam" channel, learn who is reachable, announce ourselves. */
   start(): void {
     const core = this.core;
-    this.sender = this.opts.mesh.registerChannel(IPAM_CHANNEL, {
-      onGossipUnicast: (src, msg) => this.receive(msg, 'unicast', src),
-      onGossipBroadcast: (src, update) => this.receive(update, 'broadcast', src),
-      gossip: () => (this.failed ? null : core.gossip()),
-      onGossip: (update) => this.receive(update, 'gossip', null),
-    });
+    this.sender = this.opts.mesh.registerChannel(
+      IPAM_CHANNEL,
+      {
+        onGossipUnicast: (src, msg) => this.receive(msg, 'unicast', src),
+        onGossipBroadcast: (src, update) => this.receive(update, 'broadcast', src),
+        gossip: () => (this.failed ? null : core.gossip()),
+        onGossip: (update) => this.receive(update, 'gossip', null),
+      },
+      { relayAlways: true },
+    );
     this.exec(core.start());
     this.opts.mesh.onPeersChanged(() => this.peersChanged());
     this.peersChanged();
