@@ -188,6 +188,34 @@ describe('weft-net on real routers', () => {
     await rt[0]!.del(CONFLIST, keep, rk.result);
   });
 
+  it('the reference bridge plugin with weft-ipam takes ring addresses; DEL releases them', async () => {
+    const list: Conflist = {
+      cniVersion: '1.0.0',
+      name: 'refbr',
+      plugins: [{ type: 'bridge', bridge: 'cniref0', ipam: { type: 'weft-ipam' } }],
+    };
+    const a = await container(1, 'wia');
+    const b = await container(1, 'wib');
+    const ra = await rt[0]!.add(list, a);
+    const rb = await rt[0]!.add(list, b);
+    const status = async (x: Attachment) =>
+      (
+        await apiRequest(
+          lab,
+          lab.host(1),
+          'GET',
+          `/ip/${encodeURIComponent(allocationId('refbr', x.containerId, 'eth0'))}`,
+        )
+      ).status;
+    expect(await status(a)).toBe(200);
+    const ping = await lab.exec(a.ns, 'ping', ['-c', '1', '-W', '2', addressOf(rb.result).split('/')[0]!]);
+    expect(ping.code, ping.stdout).toBe(0);
+    await rt[0]!.del(list, a, ra.result);
+    await rt[0]!.del(list, b, rb.result);
+    expect(await status(a)).toBe(404);
+    expect(await status(b)).toBe(404);
+  });
+
   it('STATUS is 0 with the ring ready', async () => {
     const st = await rt[0]!.exec('weft-net', 'STATUS', {}, TestRuntime.pluginConfig(CONFLIST, 0, {}));
     expect(st).toMatchObject({ code: 0, stdout: '' });
