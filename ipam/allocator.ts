@@ -97,7 +97,7 @@ export interface IpamDeps {
 export type Via = 'gossip' | 'broadcast' | 'unicast';
 
 /** How many proposal delays a bootstrap waits for all initial peers before settling for a quorum. */
-const WAIT_FOR_ALL = 5;
+const WAIT_FOR_ALL = 10;
 
 /** Status lists a peer's ring conflict while it recurs, and for this long after. */
 const CONFLICT_SHOWN_MS = 60_000;

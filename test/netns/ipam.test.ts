@@ -69,7 +69,8 @@ describe('IPAM on real routers', () => {
   beforeAll(async () => {
     lab = await Lab.create(3);
     root = makeDataRoot(lab);
-    for (const i of [1, 2, 3]) routers.push(await start(i));
+    // Started together, as a cluster is: all three are in the first ring.
+    routers.push(...(await Promise.all([1, 2, 3].map((i) => start(i)))));
     for (const i of [1, 2, 3]) names.push((await getReport(lab, lab.host(i))).router.name);
   });
 
