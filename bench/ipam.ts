@@ -243,19 +243,19 @@ function benchMerge(): void {
     for (let i = 0; i < n; i++) f();
     return (performance.now() - t0) / n;
   };
-  const merge = time(50, () => {
+  const merge = time(300, () => {
     const o = mergeRing(local, incoming, self, never);
     if (o.kind !== 'updated') throw new Error(o.kind);
   });
-  const fromBytes = time(50, () => {
+  const fromBytes = time(300, () => {
     const d = decodeMessage(bytes);
     if (!d.ok || d.value.tag !== IpamTag.State || !d.value.ring) throw new Error('decode');
     mergeRing(local, d.value.ring, self, never);
   });
-  const encode = time(50, () =>
+  const encode = time(300, () =>
     encodeMessage({ tag: IpamTag.State, from: self, ring: local, consensus: null }),
   );
-  const unchanged = time(50, () => mergeRing(local, local, self, never));
+  const unchanged = time(300, () => mergeRing(local, local, self, never));
   row(`merge: 1000-owner ring (${local.entries.length} entries), 10 % changed`, msStr(merge));
   row(
     'merge: same, from the wire (decode + merge)',
