@@ -16,8 +16,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab } from '../../test/netns/lab.js';
 import type { Report } from '../api/report.js';
+import { Lab } from '../demo/lab.js';
 import { weftBin } from './version.js';
 
 export interface DemoOptions {

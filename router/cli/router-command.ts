@@ -46,8 +46,19 @@ export function registerRouterCommand(program: Command): void {
       const { runRouter } = await import('../daemon/run.js');
       const { dataplaneOverlay } = await import('../dataplane/subsystem.js');
       const { ipamSubsystem } = await import('../ipam-service/subsystem.js');
+      const { hostSubsystem } = await import('../daemon/host-subsystem.js');
+      // expose and ps need the IPAM service: the IPAM subsystem hands it over.
+      let ipamService: import('../ipam-service/service.js').IpamService | undefined;
       await runRouter(config, {
-        subsystems: [ipamSubsystem(ipam)],
+        subsystems: [
+          ipamSubsystem({
+            ...ipam,
+            onService: (s) => {
+              ipamService = s;
+            },
+          }),
+          hostSubsystem({ ipam: () => ipamService }),
+        ],
         overlay: dataplaneOverlay({
           port: config.port,
           host: config.host,

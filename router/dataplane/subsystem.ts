@@ -11,6 +11,7 @@ import type { StatusBlock } from '../api/status-text.js';
 import type { OverlayFactory } from '../daemon/subsystem.js';
 import type { KernelNet } from '../kernel/kernel-net.js';
 import { openNetlinkKernel } from '../kernel/netlink-kernel.js';
+import { dataplaneMetricsSource } from '../metrics/index.js';
 import { DEFAULT_DEVICES, type DeviceNames, removeDevices } from './devices.js';
 import { DEFAULT_UNDERLAY_MTU } from './mtu.js';
 import { WeftOverlay } from './overlay.js';
@@ -62,6 +63,12 @@ export function dataplaneOverlay(cfg: DataplaneConfig): OverlayFactory {
                   `${c.info.path}${c.info.encrypted ? ', encrypted' : ''}${c.info.healthy ? '' : ' (unhealthy)'}`,
                 ]),
             ],
+          },
+          metrics: {
+            dataplane: dataplaneMetricsSource({
+              sleeve: () => overlay.stats(),
+              ...(cfg.fastdp === false ? {} : { fastdpDevice: DEFAULT_DEVICES.vxlan }),
+            }),
           },
           stop: async () => {
             await overlay.stop();

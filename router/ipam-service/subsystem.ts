@@ -22,6 +22,8 @@ export interface IpamSubsystemOptions extends IpamOptions {
   onLeave?: () => void;
   /** The store failed: by default an uncaught error, which the daemon turns into exit 1 (restart from disk). */
   onFatal?: (err: unknown) => void;
+  /** Hands the running service to other subsystems of the same router (the host subsystem: expose, ps). */
+  onService?: (service: IpamService) => void;
   /** Override IPAM timing (tests). */
   tuning?: { allocationTimeoutMs?: number; retryIntervalMs?: number; startFenceMs?: number };
 }
@@ -49,6 +51,7 @@ export function ipamSubsystem(opts: IpamSubsystemOptions): SubsystemFactory {
             throw e;
           })),
     });
+    opts.onService?.(service);
     return {
       name: 'ipam',
       api: ipamApiExtension({
