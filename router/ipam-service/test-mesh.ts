@@ -31,7 +31,7 @@ export class FakeMeshNet {
     return a !== b && this.meshes.has(a) && this.meshes.has(b) && !this.cut.has(a) && !this.cut.has(b);
   }
 
-  deliver(to: PeerName, from: PeerName, fn: (g: Gossiper) => Uint8Array | null | void): void {
+  deliver(to: PeerName, from: PeerName, fn: (g: Gossiper) => Uint8Array | null | undefined): void {
     setImmediate(() => {
       if (!this.reachable(from, to)) return;
       const g = this.meshes.get(to)?.gossiper;
