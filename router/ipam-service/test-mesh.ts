@@ -84,7 +84,11 @@ export class FakeMesh implements IpamMesh {
       }
     });
     return {
-      unicast: (dst, msg) => net.deliver(dst, me, (g) => g.onGossipUnicast(me, msg)),
+      unicast: (dst, msg) =>
+        net.deliver(dst, me, (g) => {
+          g.onGossipUnicast(me, msg);
+          return undefined;
+        }),
       broadcast: (update) => {
         for (const o of net.meshes.keys())
           if (net.reachable(me, o)) net.deliver(o, me, (g) => void g.onGossipBroadcast(me, update));
