@@ -335,6 +335,11 @@ export class MeshRouter implements GossipRegistry {
     return this.maker.directAddresses();
   }
 
+  /**
+   * Register a gossip channel (see gossip-api.ts). Best before `start()`: a
+   * channel registered later reaches existing neighbours through the periodic
+   * rounds and its own broadcasts, not through the new-connection exchange.
+   */
   registerChannel(name: string, gossiper: Gossiper, opts?: ChannelOptions): GossipSender {
     if (name === TOPOLOGY_CHANNEL) throw new Error(`gossip channel ${name} is reserved for the mesh`);
     return this.hub.registerChannel(name, gossiper, opts);
