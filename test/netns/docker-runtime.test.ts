@@ -157,13 +157,16 @@ describe('a private Docker engine', () => {
     } finally {
       await lab.cleanup();
     }
-    // The container's end went with the host's namespace.
-    const links = await mustSh('nsenter', [
-      `--net=/proc/${(await docker.inspectContainer('c1')).pid}/ns/net`,
-      'ip',
-      '-o',
-      'link',
-    ]);
+    // The container's end goes with the host's namespace. The kernel tears a
+    // deleted namespace down asynchronously (cleanup_net runs in a workqueue),
+    // so the peer disappears a moment later, not at once.
+    const netns = `--net=/proc/${(await docker.inspectContainer('c1')).pid}/ns/net`;
+    let links = '';
+    for (let i = 0; i < 100; i++) {
+      links = await mustSh('nsenter', [netns, 'ip', '-o', 'link']);
+      if (!links.includes('eth1')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(links).not.toContain('eth1');
   });
 
