@@ -1,11 +1,18 @@
 /**
  * The CLI's client for the local router's HTTP API. Every failure becomes a
- * WeftError with one clear line: ROUTER_UNAVAILABLE when nothing answers,
- * otherwise the code and message the router sent.
+ * WeftError with one clear line: ROUTER_UNAVAILABLE when nothing answers
+ * ("router not running at …"), otherwise the code and message the router sent.
  */
 import { ERROR_CATALOGUE, type ErrorCode, WeftError } from '../../common/errors.js';
 
 export const DEFAULT_HTTP_ADDR = '127.0.0.1:6784';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** The one line printed when nothing answers at the API address. */
+export function notRunningMessage(httpAddr: string): string {
+  return `router not running at ${httpAddr} (start it with weft launch)`;
+}
 
 export class ApiClient {
   constructor(
@@ -17,24 +24,28 @@ export class ApiClient {
     return `http://${this.httpAddr}${path}`;
   }
 
-  async request(method: 'GET' | 'POST' | 'DELETE' | 'PUT', path: string, body?: unknown): Promise<Response> {
+  async request(method: HttpMethod, path: string, body?: unknown, timeoutMs?: number): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(this.url(path), {
         method,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs ?? this.timeoutMs),
         ...(body === undefined
           ? {}
           : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
       });
     } catch (e) {
-      throw new WeftError(
-        'ROUTER_UNAVAILABLE',
-        `the weft router is not reachable at ${this.httpAddr} (is it running?)`,
-        {
-          cause: (e as Error).cause ? String((e as Error).cause) : String(e),
-        },
-      );
+      const cause = (e as Error).cause ? String((e as Error).cause) : String(e);
+      if ((e as Error).name === 'TimeoutError') {
+        throw new WeftError(
+          'ROUTER_UNAVAILABLE',
+          `router at ${this.httpAddr} did not answer ${method} ${path}`,
+          {
+            cause,
+          },
+        );
+      }
+      throw new WeftError('ROUTER_UNAVAILABLE', notRunningMessage(this.httpAddr), { cause });
     }
     if (res.ok) return res;
     const text = await res.text();
@@ -56,7 +67,17 @@ export class ApiClient {
     return (await this.request('GET', path)).text();
   }
 
-  async json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    return (await (await this.request(method, path, body)).json()) as T;
+  async json<T>(method: HttpMethod, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+    return (await (await this.request(method, path, body, timeoutMs)).json()) as T;
+  }
+
+  /** True when a router answers GET /report (within `timeoutMs`). */
+  async answers(timeoutMs = 2_000): Promise<boolean> {
+    try {
+      await this.request('GET', '/report', undefined, timeoutMs);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }

@@ -2,12 +2,24 @@
  * `weft`: the single entry point (bin/weft loads this from dist/). Each
  * subcommand lives in its own file; this one only declares them. Errors end
  * the process with one line on stderr and a non-zero exit code.
+ *
+ *   router, launch, stop, reset                 the router process   (router-command, launch-command, lifecycle-commands)
+ *   status, report, ps, prime, version          what it knows        (status-commands)
+ *   connect, forget, rmpeer                     peers                (peer-commands)
+ *   attach, detach, expose, hide, setup-cni     containers and host  (attach-command, expose-command, setup-cni-command)
+ *   demo                                        a cluster on this machine (demo-command)
  */
 import { Command, CommanderError } from 'commander';
 import { isWeftError } from '../../common/errors.js';
-import { registerClientCommands } from './client-commands.js';
+import { registerAttachCommands } from './attach-command.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerExposeCommands } from './expose-command.js';
+import { registerLaunchCommand } from './launch-command.js';
+import { registerLifecycleCommands } from './lifecycle-commands.js';
+import { registerPeerCommands } from './peer-commands.js';
 import { registerRouterCommand } from './router-command.js';
+import { registerSetupCniCommand } from './setup-cni-command.js';
+import { registerStatusCommands } from './status-commands.js';
 import { weftVersion } from './version.js';
 
 export function buildProgram(): Command {
@@ -16,14 +28,14 @@ export function buildProgram(): Command {
     .version(weftVersion(), '-V, --version', 'print the version')
     // Commander's own errors (unknown option, missing argument) in our one-line form.
     .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'weft: ')) });
-  program
-    .command('version')
-    .description('print the version')
-    .action(() => {
-      process.stdout.write(`weft ${weftVersion()}\n`);
-    });
   registerRouterCommand(program);
-  registerClientCommands(program);
+  registerLaunchCommand(program);
+  registerLifecycleCommands(program);
+  registerStatusCommands(program);
+  registerPeerCommands(program);
+  registerAttachCommands(program);
+  registerExposeCommands(program);
+  registerSetupCniCommand(program);
   registerDemoCommand(program);
   return program;
 }
