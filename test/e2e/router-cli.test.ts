@@ -42,7 +42,10 @@ describe('weft CLI errors', () => {
     [['router', '--log-level', 'loud'], /^weft: --log-level: want one of/],
     [['router', '--bogus-flag'], /^weft: unknown option '--bogus-flag'/],
     [['connect', '1.2.3'], /^weft: invalid peer address "1\.2\.3"/],
-    [['status', '--http-addr', '127.0.0.1:1'], /^weft: the weft router is not reachable at 127\.0\.0\.1:1/],
+    [
+      ['status', '--http-addr', '127.0.0.1:1'],
+      /^weft: router not running at 127\.0\.0\.1:1 \(start it with weft launch\)\n$/,
+    ],
     [['nonsense'], /^weft: unknown command 'nonsense'/],
   ])('weft %j exits 1 with one line', async (args, pattern) => {
     const r = await weft(args);
