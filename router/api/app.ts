@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { WeftError } from '../../common/errors.js';
-import { installErrorHandlers } from './errors.js';
+import { frameworkErrors, installErrorHandlers } from './errors.js';
 import type { ApiExtension } from './extension.js';
 import type { MeshControl } from './mesh-control.js';
 import { DEFAULT_MESH_PORT } from './peer-address.js';
@@ -36,6 +36,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     bodyLimit: 1 << 20,
     // Unknown fields are an error the caller should see, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors,
   });
   installErrorHandlers(app);
   if (opts.draining) {

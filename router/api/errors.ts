@@ -55,6 +55,24 @@ export function installErrorHandlers(app: FastifyInstance): void {
   );
 }
 
+/**
+ * Fastify's `frameworkErrors` option: errors its router raises before any
+ * route or hook runs (a malformed percent-encoding in the URL, a path
+ * parameter over `maxParamLength`, a failed async constraint) would otherwise
+ * leave in fastify's own body shape; they are bad requests like any other.
+ * Found by the HTTP fuzz target (test/fuzz/targets/http-api.fuzz.ts).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status =
+    typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500
+      ? error.statusCode
+      : 400;
+  reply
+    .code(status)
+    .type('application/json')
+    .send(new WeftError('BAD_REQUEST', error.message, { fastifyCode: error.code }).toJSON());
+}
+
 /** Response schema for every error body (add under `4xx`/`5xx` in route schemas). */
 export const errorBodySchema = {
   type: 'object',
