@@ -18,11 +18,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../router/api/report.js';
 import { attachHostVeth } from '../../router/cli/attachment-ids.js';
+import { parseExposition } from '../../router/metrics/exposition.js';
 import { type ExecResult, type Host, Lab } from './lab.js';
 import {
   apiRequest,
   assertBuilt,
   getReport,
+  httpRequest,
   makeDataRoot,
   meshComplete,
   type RouterProcess,
@@ -261,6 +263,16 @@ describe('attach, ps, detach (network namespaces and PIDs)', () => {
     });
     expect(ping.stdout).toContain('1 received');
     expect((await lab.exec(c2, 'ping', ['-c', '2', '-i', '0.2', '-W', '2', a1.split('/')[0]!])).code).toBe(0);
+  });
+
+  it("the router's metrics count the containers' traffic per overlay path (data-plane source)", async () => {
+    const r = await httpRequest(lab, h(1), 'GET', 'http://127.0.0.1:6782/metrics');
+    const parsed = parseExposition(r.body);
+    if (!parsed.ok) throw new Error(`line ${parsed.error.line}: ${parsed.error.reason}`);
+    const bytes = parsed.value.get('weft_overlay_bytes_total')?.samples ?? [];
+    const tx = bytes.filter((x) => x.labels.direction === 'tx').reduce((n, x) => n + x.value, 0);
+    expect(tx).toBeGreaterThan(0);
+    expect(new Set(bytes.map((x) => x.labels.path))).toContain('fastdp');
   });
 
   it('attach again is harmless (same address); the same namespace reached by PID is the same attachment', async () => {
