@@ -41,7 +41,7 @@ import type { HandshakeOptions, MeshHandshake, MeshSession } from '../../crypto/
 import { createHandshake, handshakePrologue } from '../../crypto/handshake.js';
 import type { StreamCloseReason } from '../transport/stream.js';
 import type { DecodeError } from '../wire/errors.js';
-import { encodeFrame, FrameReader, MAX_FRAME_BYTES } from '../wire/framing.js';
+import { encodeFrame, FrameReader, MAX_FRAME_BYTES, MAX_PREAUTH_FRAME_BYTES } from '../wire/framing.js';
 import { decodeIntro, encodeIntro, INTRO_BYTES, type Intro, negotiate } from '../wire/intro.js';
 import {
   decodeMessage,
@@ -122,7 +122,8 @@ export class MeshConnection {
   bytesIn = 0;
   bytesOut = 0;
 
-  private readonly reader = new FrameReader(MAX_FRAME_BYTES);
+  /** Small frames only until the peer's hello is accepted (an unauthenticated peer cannot make us buffer 8 MiB). */
+  private readonly reader = new FrameReader(MAX_PREAUTH_FRAME_BYTES);
   private readonly ourIntroBytes: Uint8Array;
   private theirIntroBytes: Uint8Array | null = null;
   private handshake: MeshHandshake | null = null;
@@ -376,6 +377,7 @@ export class MeshConnection {
       this.refuse(d.reason, d.message);
       return;
     }
+    this.reader.setLimit(MAX_FRAME_BYTES);
     this.host.cancelTimer(this.timerKey('deadline'));
     this.host.setTimer(this.timerKey('deadline'), this.p.timing.readDeadlineMs);
     this.host.setTimer(this.timerKey('heartbeat'), this.p.timing.heartbeatIntervalMs);

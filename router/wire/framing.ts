@@ -18,6 +18,13 @@ import { type DecodeError, decodeError } from './errors.js';
 export const FRAME_HEADER_BYTES = 4;
 /** Largest body we send or accept (the topology of 1000 peers is ~100 KiB). */
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+/**
+ * Cap before the peer is accepted (intro, Noise handshake, hello): the
+ * largest of those messages is a handshake message (1 + 48 + 1024 bytes), so
+ * an unauthenticated peer can make us buffer at most this much per connection
+ * instead of 8 MiB. Raised to MAX_FRAME_BYTES once the hello is accepted.
+ */
+export const MAX_PREAUTH_FRAME_BYTES = 4096;
 
 export function encodeFrame(body: Uint8Array, maxBytes = MAX_FRAME_BYTES): Uint8Array {
   if (body.length > maxBytes) throw new RangeError(`frame body of ${body.length} bytes exceeds ${maxBytes}`);
@@ -38,7 +45,12 @@ export class FrameReader {
   private available = 0;
   private failed: DecodeError | null = null;
 
-  constructor(private readonly maxBytes = MAX_FRAME_BYTES) {}
+  constructor(private maxBytes = MAX_FRAME_BYTES) {}
+
+  /** Change the cap for frames not yet started (the connection raises it once the peer is accepted). */
+  setLimit(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+  }
 
   /** Bytes received but not yet returned as frames. */
   get buffered(): number {

@@ -4,20 +4,12 @@ import { createHandshake, handshakePrologue } from '../../../crypto/handshake.js
 import { type ConnectionHost, MeshConnection } from '../../../router/mesh/connection.js';
 import { encodeFrame } from '../../../router/wire/framing.js';
 import { encodeIntro, type Intro } from '../../../router/wire/intro.js';
-import { encodeMessage, type Hello } from '../../../router/wire/messages.js';
+import { encodeMessage } from '../../../router/wire/messages.js';
 import { MessageTag } from '../../../router/wire/tags.js';
+import { hello } from '../support/mesh-fixtures.js';
 import { check, type FuzzTarget } from './target.js';
 
 const PSK = new Uint8Array(32).fill(7);
-const hello = (name: string): Hello => ({
-  name,
-  nickname: 'n',
-  uid: 1n,
-  connId: 2n,
-  listenPort: 6783,
-  software: 'fuzz',
-  shortId: 3,
-});
 const introOf = (encryption: boolean): Intro => ({ minVersion: 1, maxVersion: 1, encryption });
 const frame = (m: Parameters<typeof encodeMessage>[0]) => encodeFrame(encodeMessage(m));
 
