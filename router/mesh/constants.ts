@@ -42,6 +42,16 @@ export const MESH_DEFAULTS = {
   /** How often the connection maker looks at its targets (and after every change, sooner). */
   connectionMakerIntervalMs: 10_000,
   connLimit: 200,
+  /**
+   * Unauthenticated connections (accepted, hello not yet accepted; admission.ts):
+   * accepted streams per second (token bucket) and burst, and how many may be
+   * pending at once, in total and per source address. Sized for a few hundred
+   * peers all (re)connecting at once; a refused peer retries with back-off.
+   */
+  acceptRatePerSecond: 100,
+  acceptBurst: 400,
+  maxPending: 400,
+  maxPendingPerSource: 16,
   /** Pending neighbour gossip per channel per connection before it collapses into full state. */
   maxPendingGossip: 16,
   /** Neighbour gossip to a connection with more than this unsent waits (and merges). */

@@ -40,6 +40,7 @@ import type { HandshakeOptions, MeshHandshake } from '../../crypto/contracts.js'
 import { PROTOCOL_MAX_VERSION, PROTOCOL_MIN_VERSION, PROTOCOL_NAME } from '../wire/intro.js';
 import type { Hello, Message } from '../wire/messages.js';
 import { MessageTag } from '../wire/tags.js';
+import { Admission, type AdmissionStats } from './admission.js';
 import { type CloseCause, type ConnectionHost, type HelloDecision, MeshConnection } from './connection.js';
 import { ConnectionMaker } from './connection-maker.js';
 import { DEFAULT_MESH_PORT, MESH_DEFAULTS, type MeshTuning, TOPOLOGY_CHANNEL } from './constants.js';
@@ -124,6 +125,9 @@ export class MeshRouter implements GossipRegistry {
   private readonly conns = new Map<number, MeshConnection>();
   /** Accepted (hello done, registered) connections by peer name: at most one per peer. */
   private readonly registered = new Map<PeerName, Registered>();
+  /** Limits on accepted streams that have not completed their hello (admission.ts). */
+  private readonly admission: Admission;
+  private lastAdmissionWarning = Number.NEGATIVE_INFINITY;
   private settleArmed = false;
   private started = false;
   private stopped = false;
@@ -143,6 +147,7 @@ export class MeshRouter implements GossipRegistry {
     this.log = (opts.logger ?? nullLogger).child({ component: 'mesh' });
     this.overlay = opts.overlay ?? new NullOverlay();
     this.connLimit = opts.connLimit ?? this.t.connLimit;
+    this.admission = new Admission(this.t);
     this.topology = new Topology({
       name: opts.name,
       nickname: opts.nickname,
@@ -262,7 +267,26 @@ export class MeshRouter implements GossipRegistry {
       this.emit({ kind: 'close', stream });
       return;
     }
+    const now = this.clock.now();
+    const d = this.admission.admit(stream, info.remoteAddress, now);
+    if (!d.admit) {
+      // Under a flood this happens thousands of times a second: warn at most every 10 s.
+      if (now - this.lastAdmissionWarning >= 10_000) {
+        this.lastAdmissionWarning = now;
+        this.log.warn(
+          { remote: info.remoteAddress, limit: d.reason, ...this.admission.stats },
+          'mesh: refusing incoming connections (unauthenticated connection limits)',
+        );
+      }
+      this.emit({ kind: 'close', stream });
+      return;
+    }
     this.openConnection(stream, false, info, undefined);
+  }
+
+  /** Pending (not yet accepted) incoming connections and how many were refused, by limit. */
+  get admissionStats(): AdmissionStats {
+    return this.admission.stats;
   }
 
   dialSucceeded(stream: number, info: StreamInfo): void {
@@ -530,6 +554,7 @@ export class MeshRouter implements GossipRegistry {
 
   private register(conn: MeshConnection, hello: Hello): void {
     const now = this.clock.now();
+    this.admission.release(conn.id);
     conn.markPrepared();
     const reg: Registered = { conn, overlay: null, established: false };
     this.registered.set(hello.name, reg);
@@ -598,6 +623,7 @@ export class MeshRouter implements GossipRegistry {
 
   private connectionClosed(conn: MeshConnection, cause: CloseCause): void {
     this.conns.delete(conn.id);
+    this.admission.release(conn.id);
     const now = this.clock.now();
     const peer = conn.remote?.name;
     if (peer !== undefined) {
