@@ -13,18 +13,22 @@
  *      trying (a ring needs a quorum of peers, which may not be launched
  *      yet): launch says what it is waiting for and exits 0.
  *
+ * Peers that are addresses of this host are left out (the same `weft launch
+ * host1 host2 host3` on every host is the usual way to start a cluster).
+ *
  * --password is handed to the router in its environment (WEFT_PASSWORD), not
  * on its command line, where `ps` would show it.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WeftError } from '../../common/errors.js';
+import type { Cidr } from '../../common/ip.js';
 import type { Report } from '../api/report.js';
 import { prepareDataDir } from '../daemon/data-dir.js';
 import { DEFAULT_DEVICES } from '../dataplane/devices.js';
 import { ApiClient } from './api-client.js';
+import { mustNotOverlapRoutes, splitOwnPeers } from './launch-checks.js';
 import { launchProgress } from './launch-progress.js';
-import { mustNotOverlapRoutes } from './range-check.js';
 import { routerConfigFrom } from './router-command.js';
 import { addRouterOptions, type RouterCommandFlags, routerArgs } from './router-options.js';
 import { LOG_FILE, runningRouterPid, startDetachedRouter, startupFailure } from './router-process.js';
@@ -35,12 +39,24 @@ type LaunchFlags = RouterCommandFlags & { wait: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function checkRangeAgainstRoutes(range: Parameters<typeof mustNotOverlapRoutes>[0]): Promise<void> {
+/** The range must not overlap a host route; peers naming this host are dropped (returned: the others). */
+async function checkHost(
+  range: Cidr,
+  peers: readonly string[],
+  out: (line: string) => void,
+): Promise<string[]> {
   const { openNetlinkKernel } = await import('../kernel/netlink-kernel.js');
   const kernel = openNetlinkKernel();
   try {
-    const [routes, links] = await Promise.all([kernel.listRoutes(), kernel.listLinks()]);
+    const [routes, links, addresses] = await Promise.all([
+      kernel.listRoutes(),
+      kernel.listLinks(),
+      kernel.listAddresses(),
+    ]);
     mustNotOverlapRoutes(range, routes, links, Object.values(DEFAULT_DEVICES));
+    const { others, own } = splitOwnPeers(peers, addresses);
+    if (own.length > 0) out(`ignoring ${own.join(', ')}: an address of this host`);
+    return others;
   } finally {
     kernel.close();
   }
@@ -73,7 +89,8 @@ export function registerLaunchCommand(program: Command): void {
       );
     if (await client.answers(1_000))
       throw new WeftError('BAD_REQUEST', `a router already answers at ${api} (stop it with weft stop)`);
-    await checkRangeAgainstRoutes(ipam.range);
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    const peersToDial = await checkHost(ipam.range, config.peers, out);
 
     prepareDataDir(config.dataDir);
     const logPath = `${config.dataDir}/${LOG_FILE}`;
@@ -82,10 +99,9 @@ export function registerLaunchCommand(program: Command): void {
     if (routerFlags.password !== undefined) env.WEFT_PASSWORD = routerFlags.password;
     const args = [
       ...routerArgs(routerFlags, { override: { dataDir: config.dataDir }, omit: ['password'] }),
-      ...config.peers,
+      ...peersToDial,
     ];
     const router = startDetachedRouter(config.dataDir, args, env);
-    const out = (line: string) => process.stdout.write(`${line}\n`);
     out(`launching weft router (pid ${router.pid}, data dir ${config.dataDir}, log ${router.logPath})`);
 
     const deadline = Date.now() + START_TIMEOUT_MS;

@@ -2,8 +2,11 @@
  * `weft launch`, `weft stop` and `weft reset` on two lab hosts, the way an
  * operator runs them on real machines:
  *
- *   h1: weft launch --ipalloc-init consensus=2 198.18.0.2   → waits, says what it waits for
- *   h2: weft launch --ipalloc-init consensus=2 198.18.0.1   → progress, "ready"
+ *   h1: weft launch 198.18.0.1 198.18.0.2   → waits, says what it waits for
+ *   h2: weft launch 198.18.0.1 198.18.0.2   → progress, "ready"
+ *
+ * (the same peer list on both: each leaves out its own address, so the
+ * consensus is of 2, as the default rule "peers + 1" gives).
  *
  * Refusals (already running, API address taken, range overlapping a host
  * route, a router that dies during start-up), stop (twice), reset of a running
@@ -48,16 +51,15 @@ function failsWith(r: ExecResult, pattern: RegExp): void {
   expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
 }
 
-const launchArgs = (i: number, peer: number, extra: string[] = []) => [
+const launchArgs = (i: number, extra: string[] = []) => [
   'launch',
   '--nickname',
   `h${i}`,
   '--data-dir',
   dataDir(i),
-  '--ipalloc-init',
-  'consensus=2',
   ...extra,
-  h(peer).ip,
+  h(1).ip,
+  h(2).ip,
 ];
 
 beforeAll(async () => {
@@ -74,8 +76,9 @@ afterAll(async () => {
 
 describe('weft launch', () => {
   it('h1 alone: starts in the background, shows what it waits for, returns after --wait with the router running', async () => {
-    const out = ok(await cli(1, launchArgs(1, 2, ['--wait', '2'])));
-    expect(out).toMatch(/^launching weft router \(pid \d+, data dir .*\/h1, log .*\/h1\/router\.log\)\n/);
+    const out = ok(await cli(1, launchArgs(1, ['--wait', '2'])));
+    expect(out).toMatch(/^ignoring 198\.18\.0\.1:6783: an address of this host\n/);
+    expect(out).toMatch(/\nlaunching weft router \(pid \d+, data dir .*\/h1, log .*\/h1\/router\.log\)\n/);
     expect(out).toMatch(/router ([0-9a-f]{2}:){5}[0-9a-f]{2}\(h1\) answers at 127\.0\.0\.1:6784\n/);
     expect(out).toMatch(
       /peers: 0 of 1 connected \(198\.18\.0\.2:6783: .*refused.*\); ring: awaiting consensus \(quorum 2, 1 known\)/,
@@ -86,14 +89,14 @@ describe('weft launch', () => {
   });
 
   it('h2: progress until the peer is connected and the ring is ready', async () => {
-    const out = ok(await cli(2, launchArgs(2, 1, ['--wait', '60'])));
+    const out = ok(await cli(2, launchArgs(2, ['--wait', '60'])));
     expect(out).toMatch(/peers: 1 of 1 connected; ring: ready, range 10\.32\.0\.0\/12\nready\n$/);
     expect(ok(await cli(1, ['prime', '--timeout', '20']))).toMatch(/^ring [0-9a-f]+ ready/);
   });
 
   it('refuses a second router on the data dir, and on the API address', async () => {
     failsWith(
-      await cli(1, launchArgs(1, 2)),
+      await cli(1, launchArgs(1)),
       /^weft: the router is already running \(pid \d+, data dir .*\/h1\)\n$/,
     );
     failsWith(

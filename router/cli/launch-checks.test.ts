@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mustParseCidr } from '../../common/ip.js';
 import { weftErrorOf } from '../daemon/test-support.js';
 import type { Link, RouteInfo } from '../kernel/kernel-net.js';
-import { conflictingRoute, mustNotOverlapRoutes } from './range-check.js';
+import { conflictingRoute, mustNotOverlapRoutes, splitOwnPeers } from './launch-checks.js';
 
 const link = (index: number, name: string): Link => ({
   index,
@@ -24,6 +24,25 @@ const route = (dst: string, devIndex?: number, gateway?: string): RouteInfo => (
 });
 const own = ['weft', 'weft-sleeve', 'weft-fastdp', 'weft-fdp-hb'];
 const range = mustParseCidr('10.32.0.0/12');
+
+describe('launch leaves out peers that are this host', () => {
+  it('by any of its addresses, and loopback; names it cannot resolve stay', () => {
+    const addresses = [
+      { index: 1, cidr: '127.0.0.1/8' },
+      { index: 2, cidr: '198.18.0.1/24' },
+      { index: 3, cidr: '192.0.2.11/24' },
+    ];
+    expect(
+      splitOwnPeers(
+        ['198.18.0.1:6783', '198.18.0.2:6783', '192.0.2.11:7000', '127.0.0.1:6783', 'host3.example:6783'],
+        addresses,
+      ),
+    ).toEqual({
+      others: ['198.18.0.2:6783', 'host3.example:6783'],
+      own: ['198.18.0.1:6783', '192.0.2.11:7000', '127.0.0.1:6783'],
+    });
+  });
+});
 
 describe('launch refuses a range that overlaps a host route', () => {
   it('finds a route inside the range, one containing it, and a host route', () => {

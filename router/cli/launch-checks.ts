@@ -1,9 +1,17 @@
 /**
- * `weft launch` refuses an allocation range that overlaps a route the host
- * already has (Weave did the same): containers would get addresses the host
- * sends elsewhere, and the failure would show up much later as "some
- * containers cannot reach some hosts". Pure: the routes and links are read by
- * the caller (through the kernel adapter).
+ * What `weft launch` checks against the host before it starts the router.
+ * Pure: the routes, links and addresses are read by the caller (through the
+ * kernel adapter).
+ *
+ * 1. Peers that are this host's own addresses are dropped: the usual way to
+ *    start a cluster is the same `weft launch host1 host2 host3` on every
+ *    host, and counting ourselves would make the consensus cluster one
+ *    bigger than it is (and leave a target that can only fail).
+ *
+ * 2. An allocation range that overlaps a route the host already has is
+ *    refused (Weave did the same): containers would get addresses the host
+ *    sends elsewhere, and the failure would show up much later as "some
+ *    containers cannot reach some hosts".
  *
  * Not conflicts: the default route (it overlaps everything and is what
  * everything else falls back to), and routes through weft's own bridge (left
@@ -11,7 +19,7 @@
  */
 import { WeftError } from '../../common/errors.js';
 import { type Cidr, cidrsOverlap, formatCidr, parseCidr } from '../../common/ip.js';
-import type { Link, RouteInfo } from '../kernel/kernel-net.js';
+import type { AddressInfo, Link, RouteInfo } from '../kernel/kernel-net.js';
 
 export function conflictingRoute(
   range: Cidr,
@@ -43,4 +51,19 @@ export function mustNotOverlapRoutes(
     `--ipalloc-range ${formatCidr(range)} overlaps the host route ${r.dst}${via}: choose another range with --ipalloc-range`,
     { range: formatCidr(range), route: r.dst },
   );
+}
+
+/** Split normalised peers ("host:port") into others and those naming this host (by IPv4 address). */
+export function splitOwnPeers(
+  peers: readonly string[],
+  addresses: readonly AddressInfo[],
+): { others: string[]; own: string[] } {
+  const mine = new Set(addresses.map((a) => a.cidr.split('/')[0]!));
+  const others: string[] = [];
+  const own: string[] = [];
+  for (const p of peers) {
+    const host = p.slice(0, p.lastIndexOf(':'));
+    (mine.has(host) || host.startsWith('127.') || host === 'localhost' ? own : others).push(p);
+  }
+  return { others, own };
 }
