@@ -35,7 +35,16 @@ export interface MeshDriverOptions extends Omit<MeshOptions, 'effects'> {
   onChanged?: (what: 'topology' | 'connections' | 'targets') => void;
   /** Every effect, after it was performed (tests, tracing). */
   onEffect?: (e: MeshEffect) => void;
+  /**
+   * A stream whose unsent bytes would exceed this is closed (the peer is not
+   * reading: stalled, or hostile); default DEFAULT_MAX_SEND_BACKLOG. Gossip
+   * already waits at a smaller backlog; this bounds everything else.
+   */
+  maxSendBacklogBytes?: number;
 }
+
+/** Eight maximal frames: far more than a healthy peer ever leaves unread. */
+export const DEFAULT_MAX_SEND_BACKLOG = 64 * 1024 * 1024;
 
 export class MeshDriver {
   readonly router: MeshRouter;
@@ -111,9 +120,17 @@ export class MeshDriver {
 
   private perform(e: MeshEffect): void {
     switch (e.kind) {
-      case 'write':
-        this.streams.get(e.stream)?.write(e.bytes);
+      case 'write': {
+        const s = this.streams.get(e.stream);
+        if (!s) break;
+        const max = this.opts.maxSendBacklogBytes ?? DEFAULT_MAX_SEND_BACKLOG;
+        if (s.bufferedBytes + e.bytes.length > max) {
+          this.abandon(e.stream, s, `send backlog over ${max} bytes: the peer is not reading`);
+          break;
+        }
+        s.write(e.bytes);
         break;
+      }
       case 'close': {
         const s = this.streams.get(e.stream);
         this.streams.delete(e.stream);
@@ -150,6 +167,15 @@ export class MeshDriver {
         break;
     }
     this.opts.onEffect?.(e);
+  }
+
+  /** Close a stream on our own initiative and tell the core afterwards (never from inside its effect sink). */
+  private abandon(id: number, s: Stream, message: string): void {
+    this.streams.delete(id);
+    s.close();
+    queueMicrotask(() => {
+      if (!this.stopped) this.router.streamClosed(id, { kind: 'error', message });
+    });
   }
 
   private dial(id: number, address: string, timeoutMs: number): void {
