@@ -11,8 +11,9 @@
  *
  *   1. simulated hosts: network namespaces on a shared underlay bridge (lab.ts);
  *   2. `weft setup-cni` into a scratch CNI bin/conf dir;
- *   3. `weft launch` on each host with a shared WEFT_PASSWORD, each told about
- *      the hosts before it (discovery does the rest), ring by consensus of all;
+ *   3. `weft launch host1 host2 host3` on each host, with a shared
+ *      WEFT_PASSWORD — the same command everywhere, as on real hosts (each
+ *      leaves out its own address; the ring is agreed by consensus of all);
  *   4. wait for the encrypted mesh and `weft prime` (the ring is ready);
  *   5. two "containers" per host (namespaces), attached by exec'ing the
  *      installed weft-net plugin with CNI_COMMAND=ADD, as a runtime would;
@@ -126,8 +127,8 @@ class DemoCluster {
     const hosts = this.lab.hosts;
     for (const h of hosts) {
       checkpoint(this.signal);
-      const peers = hosts.filter((x) => x.index < h.index).map((x) => x.ip);
-      const flags = ['--nickname', `host${h.index}`, '--ipalloc-init', `consensus=${hosts.length}`];
+      const peers = hosts.map((x) => x.ip);
+      const flags = ['--nickname', `host${h.index}`];
       await this.weft(h, [
         'launch',
         ...flags,
@@ -223,10 +224,19 @@ class DemoCluster {
 }
 
 export async function runDemo(opts: DemoOptions): Promise<void> {
-  const out = opts.out;
   if (process.getuid?.() !== 0) throw new Error('the demo needs root: it builds network namespaces');
   const abort = new AbortController();
   let cleaningUp = false;
+  // Output closed under us (`weft demo | head`): stop writing, stop the demo, clean up.
+  let outputClosed = false;
+  const out = (line: string) => {
+    if (!outputClosed) opts.out(line);
+  };
+  const onOutputError = () => {
+    outputClosed = true;
+    if (!cleaningUp) abort.abort('output closed');
+  };
+  process.stdout.on('error', onOutputError);
   // Ctrl-C or SIGTERM: stop at the next step and clean up; never leave the lab behind.
   const onSignal = (sig: NodeJS.Signals) => {
     if (cleaningUp) out(`demo: ${sig} received, still cleaning up`);
@@ -236,6 +246,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
   let lab: Lab | undefined;
   let cluster: DemoCluster | undefined;
+  let removeDataOnExit: (() => void) | undefined;
   // The routers (started by `weft launch` in the host namespaces) inherit it.
   const savedPassword = process.env.WEFT_PASSWORD;
   process.env.WEFT_PASSWORD = randomBytes(12).toString('base64url');
@@ -244,7 +255,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     out(
       `demo: created ${lab.hosts.length} simulated hosts (lab ${lab.id}): ${lab.hosts.map((h) => `${h.ns}=${h.ip}`).join(' ')}`,
     );
-    cluster = new DemoCluster(lab, opts, abort.signal);
+    cluster = new DemoCluster(lab, { ...opts, out }, abort.signal);
+    // Last resort if the process dies anyway: the lab removes itself on exit, this its data.
+    const dataRoot = cluster.dataRoot;
+    removeDataOnExit = () => rmSync(dataRoot, { recursive: true, force: true });
+    process.once('exit', removeDataOnExit);
     await demoSteps(cluster);
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
@@ -257,9 +272,11 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     await cluster?.stopRouters().catch(() => undefined);
     await lab?.cleanup();
     if (cluster) rmSync(cluster.dataRoot, { recursive: true, force: true });
+    if (removeDataOnExit) process.removeListener('exit', removeDataOnExit);
     out(`demo: cleaned up${lab ? ` (lab ${lab.id})` : ''}`);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    process.stdout.removeListener('error', onOutputError);
   }
 }
 

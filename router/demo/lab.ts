@@ -147,8 +147,10 @@ export class Lab {
   }
 
   private async addHostNs(ns: string): Promise<void> {
-    await mustSh('ip', ['netns', 'add', ns]);
+    // Registered first: a process dying while `ip netns add` runs must not leak it
+    // (names carry this lab's unique id, so deleting one never hits another's).
     this.extraNs.add(ns);
+    await mustSh('ip', ['netns', 'add', ns]);
     await this.ipIn(ns, ['link', 'set', 'lo', 'up']);
   }
 

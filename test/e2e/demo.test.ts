@@ -70,7 +70,9 @@ describe('weft demo', () => {
     expect(exit, out).toEqual({ code: 0, signal: null });
     expect(out).toMatch(/weft setup-cni installed 3 files/);
     expect([
-      ...out.matchAll(/: host[123]: weft launch --nickname host[123] --ipalloc-init consensus=3/g),
+      ...out.matchAll(
+        /: host[123]: weft launch --nickname host[123] 198\.18\.0\.1 198\.18\.0\.2 198\.18\.0\.3 /g,
+      ),
     ]).toHaveLength(3);
     expect(out).toContain('demo: mesh formed, address ring ready');
     expect(out).toMatch(/Encryption: enabled/);
