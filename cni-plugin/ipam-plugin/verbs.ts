@@ -9,6 +9,7 @@
 
 import { ourAddresses } from '../check.js';
 import { parseLogKeys, parseWeftIpamConfig } from '../config.js';
+import type { HttpRequestFn } from '../ipam/http.js';
 import { RouterIpam } from '../ipam/router-ipam.js';
 import { ipamContext } from '../ipam/source.js';
 import { lineLogger } from '../log.js';
@@ -24,11 +25,13 @@ function section(inv: Invocation): Readonly<Record<string, unknown>> {
   return inv.conf.ipam ?? {};
 }
 
-function routerIpam(inv: Invocation): RouterIpam {
-  return new RouterIpam(parseWeftIpamConfig(section(inv)));
+export interface IpamDeps {
+  /** How to reach the router (default: node:net; the executable passes the weft_sys client). */
+  readonly http?: HttpRequestFn;
 }
 
-export function weftIpamVerbs(): PluginVerbs {
+export function weftIpamVerbs(deps: IpamDeps = {}): PluginVerbs {
+  const routerIpam = (inv: Invocation) => new RouterIpam(parseWeftIpamConfig(section(inv)), deps.http);
   return {
     name: 'weft-ipam',
     about: `CNI IPAM plugin weft-ipam v${WEFT_IPAM_VERSION}: addresses from the weft ring (CNI 0.1.0–1.1.0)`,

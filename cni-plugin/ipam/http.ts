@@ -18,7 +18,31 @@ export interface HttpResponse {
 /** Largest response we accept: the API's answers are a few hundred bytes. */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
-function unavailable(ep: RouterEndpoint, why: string): WeftError {
+/**
+ * How the plugins reach the router: over node:net (the default, usable in
+ * any process) or the weft_sys addon (http-native.ts, what the plugin
+ * executables use: it loads nothing of Node's networking stack).
+ */
+export type HttpRequestFn = (
+  ep: RouterEndpoint,
+  method: string,
+  path: string,
+  opts: HttpRequestOptions,
+) => Promise<HttpResponse>;
+
+export interface HttpRequestOptions {
+  /** Deadline for the whole exchange (connect, send, answer). */
+  readonly timeoutMs: number;
+  readonly body?: string;
+  /**
+   * Connect at once but send the request only when this settles (and not at
+   * all if it rejects: the request fails with its error). DEL uses it to
+   * have the connection ready while the device is being removed.
+   */
+  readonly after?: Promise<unknown>;
+}
+
+export function unavailable(ep: RouterEndpoint, why: string): WeftError {
   return new WeftError(
     'ROUTER_UNAVAILABLE',
     `weft router at ${ep.host}:${ep.port} is not reachable: ${why}`,
@@ -67,21 +91,17 @@ export function parseResponse(raw: Buffer): HttpResponse | undefined {
   return { status: Number(m[1]), headers, body: body.toString('utf8') };
 }
 
-export async function httpRequest(
-  ep: RouterEndpoint,
-  method: string,
-  path: string,
-  opts: {
-    timeoutMs: number;
-    body?: string;
-    /**
-     * Connect at once but send the request only when this settles (and not at
-     * all if it rejects: the request fails with its error). DEL uses it to
-     * have the connection ready while the device is being removed.
-     */
-    after?: Promise<unknown>;
-  },
-): Promise<HttpResponse> {
+/** The request's bytes: one request per connection, the server closes after answering. */
+export function formatRequest(ep: RouterEndpoint, method: string, path: string, body = ''): string {
+  return (
+    `${method} ${path} HTTP/1.1\r\nHost: ${ep.host}:${ep.port}\r\nConnection: close\r\n` +
+    `Accept: application/json, text/plain\r\n` +
+    (body ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : '') +
+    `\r\n${body}`
+  );
+}
+
+export const httpRequest: HttpRequestFn = async (ep, method, path, opts) => {
   // Loaded on first use: verbs that never reach the router do not pay for node:net.
   const { connect } = nodeNet();
   return new Promise((resolve, reject) => {
@@ -104,12 +124,7 @@ export async function httpRequest(
       opts.timeoutMs,
     );
     sock.on('error', (e: NodeJS.ErrnoException) => finish(unavailable(ep, e.code ?? e.message)));
-    const body = opts.body ?? '';
-    const request =
-      `${method} ${path} HTTP/1.1\r\nHost: ${ep.host}:${ep.port}\r\nConnection: close\r\n` +
-      `Accept: application/json, text/plain\r\n` +
-      (body ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` : '') +
-      `\r\n${body}`;
+    const request = formatRequest(ep, method, path, opts.body);
     sock.on('connect', () => {
       // write, not end: some servers drop a half-closed client before answering.
       if (!opts.after) sock.write(request);
@@ -132,4 +147,4 @@ export async function httpRequest(
       else finish(unavailable(ep, `malformed HTTP response to ${method} ${path}`));
     });
   });
-}
+};

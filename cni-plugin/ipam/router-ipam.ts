@@ -18,7 +18,7 @@ import { allocationId, parseAllocationId } from '../naming.js';
 import { CniCode, CniError } from '../spec/errors.js';
 import { attachmentKey } from '../spec/gc.js';
 import { type CniResult, emptyResult } from '../spec/result.js';
-import { type HttpResponse, httpRequest } from './http.js';
+import { type HttpRequestFn, type HttpResponse, httpRequest } from './http.js';
 import type { IpamContext, IpamSource } from './source.js';
 
 function isCatalogued(code: unknown): code is ErrorCode {
@@ -92,10 +92,14 @@ export function ringState(body: string): string | undefined {
 }
 
 export class RouterIpam implements IpamSource {
-  constructor(private readonly cfg: WeftIpamConfig) {}
+  constructor(
+    private readonly cfg: WeftIpamConfig,
+    /** How to reach the router: node:net by default; the plugin executables pass http-native's. */
+    private readonly http: HttpRequestFn = httpRequest,
+  ) {}
 
   private call(method: string, path: string, after?: Promise<unknown>): Promise<HttpResponse> {
-    return httpRequest(this.cfg.router, method, path, {
+    return this.http(this.cfg.router, method, path, {
       timeoutMs: this.cfg.timeoutMs,
       ...(after ? { after } : {}),
     });

@@ -1,8 +1,9 @@
 /**
  * How the weft-net verbs reach the kernel: a KernelNet for the host
  * namespace, and one for a container namespace opened by path. The real one
- * (netlink over router/kernel) is loaded lazily so that VERSION, errors and
- * the router-down path never pay for the netlink binding.
+ * is rtnetlink through the weft_sys addon's synchronous requests (no netlink
+ * package, no event-loop round trip per request: a plugin call is a handful
+ * of requests), loaded lazily so that VERSION and errors never pay for it.
  */
 import type { KernelNet, NetnsRef } from '../../router/kernel/kernel-net.js';
 
@@ -31,7 +32,7 @@ export async function netlinkKernelAccess(): Promise<KernelAccess> {
   return {
     host() {
       if (!host) {
-        host = openNetlinkKernel();
+        host = openNetlinkKernel({ native: true });
         opened.push(host);
       }
       return host;
@@ -44,7 +45,7 @@ export async function netlinkKernelAccess(): Promise<KernelAccess> {
         ref: ns,
         kernel() {
           if (!k) {
-            k = openNetlinkKernel({ netns: ns });
+            k = openNetlinkKernel({ netns: ns, native: true });
             opened.push(k);
           }
           return k;

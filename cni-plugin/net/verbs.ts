@@ -22,8 +22,11 @@ import {
   observeAttachment,
 } from '../../router/kernel/attach.js';
 import { attachmentProblems, ourAddresses } from '../check.js';
+import { elapsedMs } from '../clock.js';
+import { codeCacheState } from '../code-cache.js';
 import { parseLogKeys, parseWeftNetConfig, type WeftNetConfig } from '../config.js';
 import { delegateIpam } from '../ipam/delegate.js';
+import type { HttpRequestFn } from '../ipam/http.js';
 import { RouterIpam } from '../ipam/router-ipam.js';
 import { type IpamSource, ipamContext } from '../ipam/source.js';
 import { lineLogger } from '../log.js';
@@ -43,10 +46,12 @@ export interface NetDeps {
   kernel(): Promise<KernelAccess>;
   /** The IPAM source for this call (tests inject fakes). */
   ipam?(inv: Invocation, weft: WeftNetConfig): IpamSource;
+  /** How the built-in IPAM reaches the router (default: node:net; the executable passes the weft_sys client). */
+  http?: HttpRequestFn;
 }
 
-export function ipamFor(inv: Invocation, weft: WeftNetConfig): IpamSource {
-  if (weft.ipam.kind === 'weft') return new RouterIpam(weft.ipam.config);
+export function ipamFor(inv: Invocation, weft: WeftNetConfig, http?: HttpRequestFn): IpamSource {
+  if (weft.ipam.kind === 'weft') return new RouterIpam(weft.ipam.config, http);
   return delegateIpam({
     type: weft.ipam.type,
     path: inv.env.path,
@@ -77,7 +82,7 @@ async function bestEffort(log: Logger, what: string, undo: () => Promise<unknown
 }
 
 export function weftNetVerbs(deps: NetDeps): PluginVerbs {
-  const ipamOf = deps.ipam ?? ipamFor;
+  const ipamOf = deps.ipam ?? ((inv: Invocation, weft: WeftNetConfig) => ipamFor(inv, weft, deps.http));
 
   async function withKernel<T>(fn: (k: KernelAccess) => Promise<T>): Promise<T> {
     const k = await deps.kernel();
@@ -96,7 +101,7 @@ export function weftNetVerbs(deps: NetDeps): PluginVerbs {
     const ipam = ipamOf(inv, weft);
     // Milliseconds since the process started, per phase, for the log: the
     // plugin's own cost is what bench/cni.ts compares with a bare Node start.
-    const at: Record<string, number> = { start: performance.now() };
+    const at: Record<string, number> = { start: elapsedMs() };
     return withKernel(async (k) => {
       const ns = openContainer(k, env.netns);
       // The allocation (a round trip to the router, or a delegated plugin) runs
@@ -118,11 +123,11 @@ export function weftNetVerbs(deps: NetDeps): PluginVerbs {
             await bestEffort(log, 'releasing the address', () => ipam.del(ctx));
           throw e;
         }
-        at.vethAttached = performance.now();
+        at.vethAttached = elapsedMs();
         try {
           const alloc = await allocation;
           if (!alloc.ok) throw alloc.error;
-          at.allocated = performance.now();
+          at.allocated = elapsedMs();
           const ipamResult = alloc.result;
           const bridgeAddrs = (await host.listAddresses(attached.bridge.index)).map((a) => a.cidr);
           const addressing = planAddressing(weft, ipamResult, {
@@ -136,10 +141,15 @@ export function weftNetVerbs(deps: NetDeps): PluginVerbs {
             addressing.addresses,
             addressing.kernelRoutes.map((r) => ({ dst: r.dst, ...(r.gw ? { gateway: r.gw } : {}) })),
           );
-          at.configured = performance.now();
-          const ms = Object.fromEntries(Object.entries(at).map(([key, v]) => [key, Math.round(v * 10) / 10]));
+          at.configured = elapsedMs();
           log.info(
-            { addresses: addressing.addresses, hostVeth: plan.hostVeth, mtu: attached.mtu, ms },
+            {
+              addresses: addressing.addresses,
+              hostVeth: plan.hostVeth,
+              mtu: attached.mtu,
+              ms: roundAll(at),
+              codeCache: codeCacheState(),
+            },
             'attached',
           );
           return buildResult(
@@ -169,10 +179,10 @@ export function weftNetVerbs(deps: NetDeps): PluginVerbs {
     const { env, conf, log } = inv;
     const weft = parseWeftNetConfig(conf);
     const hostVeth = hostVethName(env.containerId, env.ifname);
-    const at: Record<string, number> = { start: performance.now() };
+    const at: Record<string, number> = { start: elapsedMs() };
     const detaching = withKernel(async (k) => {
       const removed = await detachVeth(k.host(), hostVeth);
-      at.detached = performance.now();
+      at.detached = elapsedMs();
       return removed;
     });
     // The router connection opens meanwhile; the release itself is sent only
@@ -181,8 +191,11 @@ export function weftNetVerbs(deps: NetDeps): PluginVerbs {
     const [detached, released] = await Promise.allSettled([detaching, releasing]);
     if (detached.status === 'rejected') throw detached.reason;
     if (released.status === 'rejected') throw released.reason;
-    at.released = performance.now();
-    log.info({ hostVeth, removed: detached.value, ms: roundAll(at) }, 'detached');
+    at.released = elapsedMs();
+    log.info(
+      { hostVeth, removed: detached.value, ms: roundAll(at), codeCache: codeCacheState() },
+      'detached',
+    );
   }
 
   async function check(inv: Invocation): Promise<void> {

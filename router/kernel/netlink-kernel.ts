@@ -25,6 +25,7 @@ import type {
 } from './kernel-net.js';
 import { MAIN_TABLE } from './kernel-net.js';
 import { normalizeMac } from './mac.js';
+import { NativeRtnlSocket } from './netlink-native.js';
 import { RtnlSocket } from './netlink-socket.js';
 import { withNetns } from './netns.js';
 import {
@@ -59,18 +60,28 @@ import {
   dumpRoutesRequest,
   type ResolvedRoute,
 } from './rtnl-route.js';
-import type { RtnlRequest } from './rtnl-structs.js';
+import type { RtnlRequest, RtnlTransport } from './rtnl-structs.js';
 import { readSysctl, writeSysctl } from './sysctl.js';
 
 export interface OpenKernelNetOptions {
   /** Configure this namespace instead of the caller's. The handle stays the caller's. */
   netns?: NetnsRef;
   timeoutMs?: number;
+  /**
+   * Make every request a synchronous call into the weft_sys addon
+   * (netlink-native.ts) instead of going through the `netlink` package: far
+   * cheaper for a short-lived process (the CNI plugin), but each request
+   * blocks the thread while the kernel works, so long-lived processes keep
+   * the default.
+   */
+  native?: boolean;
 }
 
 /** Open a KernelNet on a fresh rtnetlink socket (in `opts.netns` when given). */
 export function openNetlinkKernel(opts: OpenKernelNetOptions = {}): KernelNet {
-  const open = () => RtnlSocket.open(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+  const sockOpts = opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs };
+  const open = (): RtnlTransport =>
+    opts.native ? NativeRtnlSocket.open(sockOpts) : RtnlSocket.open(sockOpts);
   const socket = opts.netns ? withNetns(opts.netns, open) : open();
   return new NetlinkKernel(socket, opts.netns);
 }
@@ -80,7 +91,7 @@ const decodeAll = <T>(payloads: Buffer[], decode: (p: Buffer) => T | undefined):
 
 class NetlinkKernel implements KernelNet {
   constructor(
-    private readonly socket: RtnlSocket,
+    private readonly socket: RtnlTransport,
     readonly netns: NetnsRef | undefined,
   ) {}
 

@@ -9,13 +9,14 @@
  * open it inside `withNetns` to configure another namespace.
  */
 import { createNetlink, type NetlinkSocket } from 'netlink/dist/netlink.js';
-import type { RtnlRequest } from './rtnl-structs.js';
+
+import { DEFAULT_REQUEST_TIMEOUT_MS, type RtnlRequest, type RtnlTransport } from './rtnl-structs.js';
+
+export { DEFAULT_REQUEST_TIMEOUT_MS };
 
 const NETLINK_ROUTE = 0;
-/** No kernel request should take long; a hung one must not hang weft (or a CNI call). */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
-export class RtnlSocket {
+export class RtnlSocket implements RtnlTransport {
   private closed = false;
   /** Rejecters of the requests in flight, failed together when the socket reports an error. */
   private readonly inFlight = new Set<(e: unknown) => void>();

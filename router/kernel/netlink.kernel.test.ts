@@ -1,6 +1,6 @@
 /**
  * The netlink adapter against the real kernel: the KernelNet compliance suite
- * in two fresh lab namespaces per test.
+ * in two fresh lab namespaces per test, over each transport.
  */
 import type { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
@@ -11,25 +11,31 @@ import { RtnlSocket } from './netlink-socket.js';
 import { Netns } from './netns.js';
 import { dumpLinksRequest } from './rtnl-link.js';
 
-describeKernelNetCompliance('netlink (real kernel)', async () => {
-  const lab = await Lab.create(0);
-  const aRef = Netns.open(await lab.addNamespace('a'));
-  const bRef = Netns.open(await lab.addNamespace('b'));
-  const a = openNetlinkKernel({ netns: aRef });
-  const b = openNetlinkKernel({ netns: bRef });
-  return {
-    a,
-    b,
-    bRef,
-    cleanup: async () => {
-      a.close();
-      b.close();
-      aRef.close();
-      bRef.close();
-      await lab.cleanup();
-    },
-  };
-});
+// Both transports: the `netlink` package's socket (the daemon's) and the
+// weft_sys addon's synchronous requests (the CNI plugin's).
+for (const [name, native] of [
+  ['netlink (real kernel)', false],
+  ['netlink via weft_sys (real kernel)', true],
+] as const)
+  describeKernelNetCompliance(name, async () => {
+    const lab = await Lab.create(0);
+    const aRef = Netns.open(await lab.addNamespace('a'));
+    const bRef = Netns.open(await lab.addNamespace('b'));
+    const a = openNetlinkKernel({ netns: aRef, native });
+    const b = openNetlinkKernel({ netns: bRef, native });
+    return {
+      a,
+      b,
+      bRef,
+      cleanup: async () => {
+        a.close();
+        b.close();
+        aRef.close();
+        bRef.close();
+        await lab.cleanup();
+      },
+    };
+  });
 
 describe('rtnetlink socket', () => {
   it('a socket error fails the requests in flight instead of crashing the process', async () => {

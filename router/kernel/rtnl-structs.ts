@@ -13,11 +13,29 @@ import { WeftError } from '../../common/errors.js';
 import { formatIp, parseIp } from '../../common/ip.js';
 import { encodeAttrs, type NlAttr } from './nlattr.js';
 
+/** No kernel request should take long; a hung one must not hang weft (or a CNI call). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
 /** One rtnetlink request: message type, extra nlmsghdr flags, payload. */
 export interface RtnlRequest {
   type: number;
   flags: number;
   data: Buffer;
+}
+
+/**
+ * What carries requests to the kernel: the `netlink` package's socket
+ * (netlink-socket.ts, asynchronous, for the daemon) or weft_sys's synchronous
+ * calls (netlink-native.ts, for short-lived processes such as the CNI plugin).
+ */
+export interface RtnlTransport {
+  /**
+   * The payloads of the reply messages (a dump's parts, or the one object a
+   * GET returns), [] for a bare ACK. A kernel error rejects with an error
+   * whose errno name kernel-errors.ts's `errnoOf` finds.
+   */
+  request(req: RtnlRequest): Promise<Buffer[]>;
+  close(): void;
 }
 
 type FieldType = 'u8' | 'u16' | 'i32' | 'u32';

@@ -38,6 +38,28 @@ export interface WeftSys {
   /** 0 when there is no such device in the calling thread's namespace. */
   ifNameToIndex(name: string): number;
   gettid(): number;
+  /** A netlink socket (NETLINK_ROUTE = 0) in the calling thread's namespace, with extended ACKs. */
+  nlOpen(protocol: number): number;
+  /**
+   * One netlink request, synchronously: sends it with NLM_F_REQUEST|NLM_F_ACK
+   * and returns the payloads of the kernel's replies (a dump's parts, a GET's
+   * object; [] for a bare ACK). A kernel error throws with its errno name as
+   * `code`; ETIMEDOUT past `timeoutMs`. Blocks the calling thread meanwhile.
+   */
+  nlRequest(
+    fd: number,
+    seq: number,
+    type: number,
+    flags: number,
+    payload: Buffer,
+    timeoutMs: number,
+  ): Buffer[];
+  /** Start a non-blocking TCP connection to a dotted IPv4 address; returns the fd. */
+  tcpConnect(host: string, port: number): number;
+  /** Wait for the connection, then write all of `data`, within `timeoutMs`. */
+  sockSendAll(fd: number, data: Buffer, timeoutMs: number): void;
+  /** Read until the peer closes, within `timeoutMs`; EMSGSIZE past `maxBytes`. */
+  sockRecvAll(fd: number, timeoutMs: number, maxBytes: number): Buffer;
   readonly constants: WeftSysConstants;
 }
 

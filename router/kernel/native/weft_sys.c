@@ -11,6 +11,9 @@
  *   setNonblocking(fd, on)       O_NONBLOCK on/off
  *   ifNameToIndex(name)          -> index, 0 when there is no such device
  *   gettid()                     -> the calling thread's id (tests)
+ *   nlOpen, nlRequest            synchronous netlink requests (weft_rtnl.c)
+ *   tcpConnect, sockSendAll,     TCP with deadlines, for a CNI plugin's call to
+ *   sockRecvAll                  the router API without node:net (weft_sock.c)
  *   constants                    TUN_F_*, WEFT_TUN_*, CLONE_NEWNET, vnet header length
  *
  * Errors are thrown as Error objects with `code` (e.g. "EEXIST"), `errno`
@@ -28,6 +31,9 @@
 #include <unistd.h>
 #include <linux/if_tun.h>
 
+#include "weft_napi.h"
+#include "weft_rtnl.h"
+#include "weft_sock.h"
 #include "weft_tun.h"
 
 /* Newer kernels know these; older headers may not define them. */
@@ -38,69 +44,19 @@
 #define TUN_F_USO6 0x40
 #endif
 
-#define CHECK(env, call)                                            \
-  do {                                                              \
-    if ((call) != napi_ok) {                                        \
-      napi_throw_error((env), "WEFT_SYS", "Node-API call failed: " #call); \
-      return NULL;                                                  \
-    }                                                               \
-  } while (0)
-
 static napi_value throw_errno(napi_env env, int err, const char *syscall_name) {
-  const char *code = strerrorname_np(err);
-  char msg[160];
-  napi_value error, code_v, msg_v, errno_v, sys_v;
-  if (code == NULL) code = "EUNKNOWN";
-  snprintf(msg, sizeof msg, "%s: %s (%s)", syscall_name, strerror(err), code);
-  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &msg_v);
-  napi_create_error(env, code_v, msg_v, &error);
-  napi_create_int32(env, err, &errno_v);
-  napi_set_named_property(env, error, "errno", errno_v);
-  napi_create_string_utf8(env, syscall_name, NAPI_AUTO_LENGTH, &sys_v);
-  napi_set_named_property(env, error, "syscall", sys_v);
-  napi_throw(env, error);
-  return NULL;
-}
-
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
-    napi_throw_type_error(env, "WEFT_SYS_ARGS", "missing arguments");
-    return 0;
-  }
-  return 1;
-}
-
-static int get_int(napi_env env, napi_value v, int32_t *out, const char *what) {
-  if (napi_get_value_int32(env, v, out) != napi_ok) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "%s must be a number", what);
-    napi_throw_type_error(env, "WEFT_SYS_ARGS", msg);
-    return 0;
-  }
-  return 1;
+  return weft_throw_errno(env, err, syscall_name, NULL);
 }
 
 static int get_ifname(napi_env env, napi_value v, char *buf /* IFNAMSIZ */) {
-  size_t full = 0;
-  /* Ask for the length first: napi would otherwise truncate a long name silently. */
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &full) != napi_ok) {
-    napi_throw_type_error(env, "WEFT_SYS_ARGS", "interface name must be a string");
-    return 0;
-  }
-  if (full == 0 || full >= IFNAMSIZ) {
-    napi_throw_range_error(env, "WEFT_SYS_ARGS", "interface name must be 1..15 bytes");
-    return 0;
-  }
-  return napi_get_value_string_utf8(env, v, buf, IFNAMSIZ, &full) == napi_ok;
+  return weft_get_string(env, v, buf, IFNAMSIZ, "interface name");
 }
 
 /* Two int32 arguments, named for the error message. */
 static int get_two_ints(napi_env env, napi_callback_info info, int32_t *a, const char *an, int32_t *b,
                         const char *bn) {
   napi_value argv[2];
-  return get_args(env, info, 2, argv) && get_int(env, argv[0], a, an) && get_int(env, argv[1], b, bn);
+  return weft_get_args(env, info, 2, argv) && weft_get_int(env, argv[0], a, an) && weft_get_int(env, argv[1], b, bn);
 }
 
 static napi_value js_setns(napi_env env, napi_callback_info info) {
@@ -116,16 +72,16 @@ static napi_value js_tun_open(napi_env env, napi_callback_info info) {
   char actual[IFNAMSIZ] = {0};
   int32_t flags;
   int fd;
-  if (!get_args(env, info, 2, argv) || !get_ifname(env, argv[0], name) ||
-      !get_int(env, argv[1], &flags, "flags"))
+  if (!weft_get_args(env, info, 2, argv) || !get_ifname(env, argv[0], name) ||
+      !weft_get_int(env, argv[1], &flags, "flags"))
     return NULL;
   fd = weft_tun_open(name, flags, actual);
   if (fd < 0) return throw_errno(env, -fd, "tun_open");
-  CHECK(env, napi_create_object(env, &result));
-  CHECK(env, napi_create_int32(env, fd, &fd_v));
-  CHECK(env, napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &name_v));
-  CHECK(env, napi_set_named_property(env, result, "fd", fd_v));
-  CHECK(env, napi_set_named_property(env, result, "name", name_v));
+  WEFT_CHECK(env, napi_create_object(env, &result));
+  WEFT_CHECK(env, napi_create_int32(env, fd, &fd_v));
+  WEFT_CHECK(env, napi_create_string_utf8(env, actual, NAPI_AUTO_LENGTH, &name_v));
+  WEFT_CHECK(env, napi_set_named_property(env, result, "fd", fd_v));
+  WEFT_CHECK(env, napi_set_named_property(env, result, "name", name_v));
   return result;
 }
 
@@ -150,7 +106,7 @@ static napi_value js_set_nonblocking(napi_env env, napi_callback_info info) {
   int32_t fd;
   bool on;
   int fl;
-  if (!get_args(env, info, 2, argv) || !get_int(env, argv[0], &fd, "fd")) return NULL;
+  if (!weft_get_args(env, info, 2, argv) || !weft_get_int(env, argv[0], &fd, "fd")) return NULL;
   if (napi_get_value_bool(env, argv[1], &on) != napi_ok) {
     napi_throw_type_error(env, "WEFT_SYS_ARGS", "on must be a boolean");
     return NULL;
@@ -165,15 +121,15 @@ static napi_value js_set_nonblocking(napi_env env, napi_callback_info info) {
 static napi_value js_if_name_to_index(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   char name[IFNAMSIZ] = {0};
-  if (!get_args(env, info, 1, argv) || !get_ifname(env, argv[0], name)) return NULL;
-  CHECK(env, napi_create_uint32(env, if_nametoindex(name), &result));
+  if (!weft_get_args(env, info, 1, argv) || !get_ifname(env, argv[0], name)) return NULL;
+  WEFT_CHECK(env, napi_create_uint32(env, if_nametoindex(name), &result));
   return result;
 }
 
 static napi_value js_gettid(napi_env env, napi_callback_info info) {
   napi_value result;
   (void)info;
-  CHECK(env, napi_create_int32(env, (int32_t)syscall(SYS_gettid), &result));
+  WEFT_CHECK(env, napi_create_int32(env, (int32_t)syscall(SYS_gettid), &result));
   return result;
 }
 
@@ -185,16 +141,23 @@ static int set_const(napi_env env, napi_value obj, const char *name, int32_t val
 static napi_value init(napi_env env, napi_value exports) {
   napi_value constants;
   napi_property_descriptor fns[] = {
-      {"setns", NULL, js_setns, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"tunOpen", NULL, js_tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"tunSetOffload", NULL, js_tun_set_offload, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"tunSetVnetHdrSize", NULL, js_tun_set_vnet_hdr_size, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setNonblocking", NULL, js_set_nonblocking, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"ifNameToIndex", NULL, js_if_name_to_index, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"gettid", NULL, js_gettid, NULL, NULL, NULL, napi_enumerable, NULL},
+      WEFT_FN("setns", js_setns),
+      WEFT_FN("tunOpen", js_tun_open),
+      WEFT_FN("tunSetOffload", js_tun_set_offload),
+      WEFT_FN("tunSetVnetHdrSize", js_tun_set_vnet_hdr_size),
+      WEFT_FN("setNonblocking", js_set_nonblocking),
+      WEFT_FN("ifNameToIndex", js_if_name_to_index),
+      WEFT_FN("gettid", js_gettid),
   };
-  CHECK(env, napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
-  CHECK(env, napi_create_object(env, &constants));
+  if (!WEFT_DEFINE(env, exports, fns)) {
+    napi_throw_error(env, "WEFT_SYS", "could not register functions");
+    return NULL;
+  }
+  if (!weft_rtnl_register(env, exports) || !weft_sock_register(env, exports)) {
+    napi_throw_error(env, "WEFT_SYS", "could not register functions");
+    return NULL;
+  }
+  WEFT_CHECK(env, napi_create_object(env, &constants));
   if (!set_const(env, constants, "CLONE_NEWNET", CLONE_NEWNET) ||
       !set_const(env, constants, "TUN_F_CSUM", TUN_F_CSUM) ||
       !set_const(env, constants, "TUN_F_TSO4", TUN_F_TSO4) ||
@@ -212,7 +175,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_throw_error(env, "WEFT_SYS", "could not create constants");
     return NULL;
   }
-  CHECK(env, napi_set_named_property(env, exports, "constants", constants));
+  WEFT_CHECK(env, napi_set_named_property(env, exports, "constants", constants));
   return exports;
 }
 

@@ -1,0 +1,72 @@
+/**
+ * The synchronous netlink path of the weft_sys addon (netlink-native.ts)
+ * against the real kernel, beyond the KernelNet compliance suite (which
+ * netlink.kernel.test.ts runs over it too): what only this transport does
+ * itself — multi-datagram dumps, the kernel's
+ * errors, a closed socket, and bad arguments that must throw rather than
+ * crash.
+ */
+import { describe, expect, it } from 'vitest';
+import { Lab } from '../../test/netns/lab.js';
+import { errnoOf } from './kernel-errors.js';
+import { NativeRtnlSocket } from './netlink-native.js';
+import { Netns, withNetns } from './netns.js';
+import { createBridgeRequest, decodeLink, dumpLinksRequest, getLinkRequest } from './rtnl-link.js';
+import { loadWeftSys } from './sys.js';
+
+/** A socket in a fresh lab namespace for one test. */
+async function inFreshNamespace(fn: (sock: NativeRtnlSocket) => Promise<void>): Promise<void> {
+  const lab = await Lab.create(0);
+  const ns = Netns.open(await lab.addNamespace('n'));
+  const sock = withNetns(ns, () => NativeRtnlSocket.open({ timeoutMs: 2000 }));
+  try {
+    await fn(sock);
+  } finally {
+    sock.close();
+    ns.close();
+    await lab.cleanup();
+  }
+}
+
+describe('weft_sys netlink requests', () => {
+  it('collects a dump that spans many datagrams', async () => {
+    await inFreshNamespace(async (sock) => {
+      // ~1.5 KB per bridge in a dump: 150 bridges need several 32 KiB datagrams.
+      for (let i = 0; i < 150; i++) await sock.request(createBridgeRequest(`nb${i}`, {}));
+      const names = (await sock.request(dumpLinksRequest())).map((p) => decodeLink(p)?.name);
+      expect(names.filter((n) => n?.startsWith('nb'))).toHaveLength(150);
+      expect(names).toContain('lo');
+    });
+  }, 60_000);
+
+  it('a kernel refusal carries its errno and the kernel’s own explanation', async () => {
+    await inFreshNamespace(async (sock) => {
+      await sock.request(createBridgeRequest('dup0', {}));
+      const e = await sock.request(createBridgeRequest('dup0', {})).catch((x: unknown) => x);
+      expect(errnoOf(e)).toBe('EEXIST');
+      // The extended ACK: the kernel says why, not only EINVAL.
+      const tiny = await sock.request(createBridgeRequest('tiny0', { mtu: 10 })).catch((x: unknown) => x);
+      expect(errnoOf(tiny)).toBe('EINVAL');
+      expect((tiny as Error).message).toMatch(/mtu less than device minimum/);
+      const missing = await sock.request(getLinkRequest('nosuch0')).catch((x: unknown) => x);
+      expect(errnoOf(missing)).toBe('ENODEV');
+      expect((missing as Error).message).toMatch(/ENODEV/);
+    });
+  });
+
+  it('a closed socket rejects instead of writing to a reused descriptor', async () => {
+    const sock = NativeRtnlSocket.open();
+    sock.close();
+    await expect(sock.request(dumpLinksRequest())).rejects.toThrow(/closed/);
+    sock.close();
+  });
+
+  it('bad arguments throw errors, never crash the process', () => {
+    const sys = loadWeftSys();
+    expect(() => sys.nlRequest(-1, 1, 18, 0, Buffer.alloc(16), 100)).toThrow(/EBADF/);
+    expect(() => (sys.nlRequest as (...a: unknown[]) => unknown)(0, 1, 18, 0, 'not a buffer', 100)).toThrow(
+      /payload must be a Buffer/,
+    );
+    expect(() => (sys.nlRequest as (...a: unknown[]) => unknown)(0, 1)).toThrow(/missing arguments/);
+  });
+});
