@@ -44,12 +44,15 @@ export const MESH_DEFAULTS = {
   connLimit: 200,
   /**
    * Unauthenticated connections (accepted, hello not yet accepted; admission.ts):
-   * accepted streams per second (token bucket) and burst, and how many may be
-   * pending at once, in total and per source address. Sized for a few hundred
-   * peers all (re)connecting at once; a refused peer retries with back-off.
+   * accepted streams per second (token buckets: all sources, and per source
+   * address) and bursts, and how many may be pending at once, in total and per
+   * source address. Sized for a few hundred peers all (re)connecting at once;
+   * a refused peer retries with back-off.
    */
   acceptRatePerSecond: 100,
   acceptBurst: 400,
+  acceptRatePerSource: 10,
+  acceptBurstPerSource: 40,
   maxPending: 400,
   maxPendingPerSource: 16,
   /** Pending neighbour gossip per channel per connection before it collapses into full state. */

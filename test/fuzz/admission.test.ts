@@ -17,7 +17,14 @@ import { encodeMessage } from '../../router/wire/messages.js';
 import { MessageTag } from '../../router/wire/tags.js';
 import { hello } from './support/mesh-fixtures.js';
 
-const LIMITS = { acceptRatePerSecond: 10, acceptBurst: 20, maxPending: 12, maxPendingPerSource: 4 };
+const LIMITS = {
+  acceptRatePerSecond: 10,
+  acceptBurst: 20,
+  acceptRatePerSource: 3,
+  acceptBurstPerSource: 6,
+  maxPending: 12,
+  maxPendingPerSource: 4,
+};
 
 describe('admission of unauthenticated connections', () => {
   it('sourceOf takes the host part of IPv4 and bracketed IPv6 addresses', () => {
@@ -37,19 +44,38 @@ describe('admission of unauthenticated connections', () => {
     a.release(0);
     a.release(0); // idempotent
     expect(a.admit(41, '198.18.0.1:3000', 0)).toEqual({ admit: true });
-    expect(a.stats).toEqual({ pending: 12, refusedRate: 0, refusedPending: 1, refusedSource: 1 });
+    expect(a.stats).toEqual({
+      pending: 12,
+      refusedRate: 0,
+      refusedSourceRate: 0,
+      refusedPending: 1,
+      refusedSource: 1,
+    });
   });
 
-  it('limits the accept rate with a token bucket (burst, then rate per second)', () => {
+  it('limits the accept rate over all sources with a token bucket (burst, then rate per second)', () => {
     const a = new Admission({ ...LIMITS, maxPending: 1000, maxPendingPerSource: 1000 });
     let admitted = 0;
-    for (let i = 0; i < 50; i++) if (a.admit(i, '198.18.0.1:1', 0).admit) admitted++;
+    for (let i = 0; i < 50; i++) if (a.admit(i, `198.18.0.${i}:1`, 0).admit) admitted++;
     expect(admitted).toBe(LIMITS.acceptBurst);
-    expect(a.admit(100, '198.18.0.1:1', 0)).toEqual({ admit: false, reason: 'rate' });
+    expect(a.admit(100, '198.18.1.1:1', 0)).toEqual({ admit: false, reason: 'rate' });
     // One second later: `rate` more.
     admitted = 0;
-    for (let i = 200; i < 250; i++) if (a.admit(i, '198.18.0.1:1', 1000).admit) admitted++;
+    for (let i = 200; i < 250; i++) if (a.admit(i, `198.18.2.${i}:1`, 1000).admit) admitted++;
     expect(admitted).toBe(LIMITS.acceptRatePerSecond);
+  });
+
+  it('limits each source to its own rate, without spending the tokens of others', () => {
+    const a = new Admission({ ...LIMITS, maxPending: 1000, maxPendingPerSource: 1000 });
+    let admitted = 0;
+    for (let i = 0; i < 50; i++) if (a.admit(i, '198.18.0.66:1', 0).admit) admitted++;
+    expect(admitted).toBe(LIMITS.acceptBurstPerSource);
+    expect(a.stats.refusedSourceRate).toBe(50 - LIMITS.acceptBurstPerSource);
+    // Everyone else still has the global burst minus what the flooder took.
+    admitted = 0;
+    for (let i = 0; i < 50; i++) if (a.admit(100 + i, `198.18.1.${i}:1`, 0).admit) admitted++;
+    expect(admitted).toBe(LIMITS.acceptBurst - LIMITS.acceptBurstPerSource);
+    expect(a.admit(300, '198.18.0.66:1', 1000).admit).toBe(true);
   });
 
   it('never holds more than its limits, whatever the sequence of accepts, releases and time', () => {
@@ -67,14 +93,14 @@ describe('admission of unauthenticated connections', () => {
         const held = new Map<number, number>();
         let now = 0;
         let next = 0;
-        let admittedInWindow: number[] = [];
+        let admittedInWindow: { t: number; source: number }[] = [];
         for (const o of ops) {
           if (o.kind === 'admit') {
             now += o.dt;
             const id = next++;
             if (a.admit(id, `198.18.0.${o.source}:9`, now).admit) {
               held.set(id, o.source);
-              admittedInWindow.push(now);
+              admittedInWindow.push({ t: now, source: o.source });
             }
           } else if (held.size > 0) {
             const id = [...held.keys()][o.pick % held.size]!;
@@ -88,11 +114,16 @@ describe('admission of unauthenticated connections', () => {
               LIMITS.maxPendingPerSource,
             );
           }
-          // Token bucket: within any second, at most burst + rate admissions.
-          admittedInWindow = admittedInWindow.filter((t) => now - t < 1000);
+          // Token buckets: within any second, at most burst + rate admissions, per source and in all.
+          admittedInWindow = admittedInWindow.filter((x) => now - x.t < 1000);
           expect(admittedInWindow.length).toBeLessThanOrEqual(
             LIMITS.acceptBurst + LIMITS.acceptRatePerSecond,
           );
+          for (let s = 0; s <= 5; s++) {
+            expect(admittedInWindow.filter((x) => x.source === s).length).toBeLessThanOrEqual(
+              LIMITS.acceptBurstPerSource + LIMITS.acceptRatePerSource,
+            );
+          }
         }
       }),
     );
