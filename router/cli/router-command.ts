@@ -2,23 +2,48 @@
  * `weft router [flags] [peer…]`: run the router in the foreground (systemd,
  * Kubernetes, tests, and what `weft launch` starts in the background). The
  * flags are declared in router-options.ts and validated by parseRouterConfig
- * and parseIpallocFlags.
+ * and parseIpallocFlags. Peers that are addresses of this host are left out,
+ * so the same peer list can be given to every host.
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { parseIpallocFlags } from '../ipam-service/flags.js';
 import type { IpamService } from '../ipam-service/service.js';
+import type { AddressInfo } from '../kernel/kernel-net.js';
+import { splitOwnPeers } from './launch-checks.js';
 import { parseRouterConfig, type RouterConfig } from './router-config.js';
 import { addRouterOptions, type RouterCommandFlags } from './router-options.js';
 
-/** Flags → validated router and IPAM configuration (one-line WeftErrors). Pure but for the environment. */
-export function routerConfigFrom(flags: RouterCommandFlags, peers: string[]) {
-  const config: RouterConfig = parseRouterConfig(flags, peers, process.env, {
+/**
+ * Flags → validated router and IPAM configuration (one-line WeftErrors). Pure
+ * but for the environment. With `ownAddresses`, peers naming this host are
+ * left out before the consensus size (peers + 1) is derived from them.
+ */
+export function routerConfigFrom(
+  flags: RouterCommandFlags,
+  peers: string[],
+  ownAddresses?: readonly AddressInfo[],
+) {
+  const parsed: RouterConfig = parseRouterConfig(flags, peers, process.env, {
     hostname: hostname(),
     cwd: process.cwd(),
   });
+  const config = ownAddresses
+    ? { ...parsed, peers: splitOwnPeers(parsed.peers, ownAddresses).others }
+    : parsed;
   const ipam = parseIpallocFlags(flags, process.env, config.peers.length);
   return { config, ipam };
+}
+
+/** This host's addresses (to recognise its own entry in a shared peer list). */
+export async function hostAddresses(): Promise<AddressInfo[]> {
+  const { openNetlinkKernel } = await import('../kernel/netlink-kernel.js');
+  const kernel = openNetlinkKernel();
+  try {
+    return await kernel.listAddresses();
+  } finally {
+    kernel.close();
+  }
 }
 
 export function registerRouterCommand(program: Command): void {
@@ -27,7 +52,8 @@ export function registerRouterCommand(program: Command): void {
     .description('run the weft router in the foreground')
     .argument('[peers...]', 'host[:port] of peers to connect to');
   addRouterOptions(cmd).action(async (peers: string[], flags: RouterCommandFlags) => {
-    const { config, ipam } = routerConfigFrom(flags, peers);
+    routerConfigFrom(flags, peers); // bad flags fail before the kernel is asked anything
+    const { config, ipam } = routerConfigFrom(flags, peers, await hostAddresses());
     // Loaded only here so that client subcommands do not pay for the daemon's imports.
     const { runRouter } = await import('../daemon/run.js');
     const { dataplaneOverlay } = await import('../dataplane/subsystem.js');

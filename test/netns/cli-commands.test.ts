@@ -3,7 +3,7 @@
  * namespaces (launch/stop/reset: cli-lifecycle.test.ts; Docker targets:
  * docker-attach.test.ts):
  *
- *   h1 198.18.0.1 ── h2 198.18.0.2 ── h3 198.18.0.3   routers, consensus=3, no password (fastdp)
+ *   h1 198.18.0.1 ── h2 198.18.0.2 ── h3 198.18.0.3   `weft router h1 h2 h3` on each, no password (fastdp)
  *   c1 (netns) on h1, c2 (netns) on h2: weft attach; h1 exposed: weft expose
  *
  * --help on every subcommand; the one-line "router not running" error on
@@ -95,10 +95,8 @@ beforeAll(async () => {
   root = makeDataRoot(lab);
   for (const i of [1, 2, 3]) {
     routers.push(
-      await startRouter(lab, h(i), root, {
-        args: ['--ipalloc-init', 'consensus=3'],
-        peers: i === 1 ? [] : [h(1).ip],
-      }),
+      // The same full peer list on every host: each router leaves out its own address.
+      await startRouter(lab, h(i), root, { peers: lab.hosts.map((x) => x.ip) }),
     );
   }
   names = await Promise.all(lab.hosts.map(async (x) => (await getReport(lab, x)).router.name));
@@ -197,7 +195,9 @@ describe('status, report, version, prime', () => {
     );
     expect(ok(await cli(1, ['status', 'peers']))).toMatch(/\(h3\)/);
     expect(ok(await cli(1, ['status', 'connections']))).toMatch(/198\.18\.0\.[23].*established/);
-    expect(ok(await cli(2, ['status', 'targets']))).toBe(`${h(1).ip}:6783\n`);
+    // Its own address was left out of the targets, and out of the consensus size (2 others + 1).
+    expect(ok(await cli(2, ['status', 'targets']))).toBe(`${h(1).ip}:6783\n${h(3).ip}:6783\n`);
+    expect(ok(await cli(2, ['report', '-f', 'ipam.init']))).toBe('consensus=3\n');
     expect(ok(await cli(1, ['status', 'ipam']))).toContain(names[0]!);
     failsWith(await cli(1, ['status', 'nope']), /^weft: no status view "nope"/);
   });
@@ -227,8 +227,10 @@ describe('status, report, version, prime', () => {
 
 describe('connect and forget', () => {
   it('add a target, replace the targets, forget one', async () => {
+    const before = ok(await cli(1, ['status', 'targets']));
+    expect(before).toBe(`${h(2).ip}:6783\n${h(3).ip}:6783\n`);
     ok(await cli(1, ['connect', '198.18.0.77']));
-    expect(ok(await cli(1, ['status', 'targets']))).toBe('198.18.0.77:6783\n');
+    expect(ok(await cli(1, ['status', 'targets']))).toBe(`${before}198.18.0.77:6783\n`);
     ok(await cli(1, ['connect', '--replace', '198.18.0.78:7000', '198.18.0.79']));
     expect(
       ok(await cli(1, ['status', 'targets']))
@@ -238,6 +240,8 @@ describe('connect and forget', () => {
     ).toEqual(['198.18.0.78:7000', '198.18.0.79:6783']);
     ok(await cli(1, ['forget', '198.18.0.78:7000', '198.18.0.79']));
     expect(ok(await cli(1, ['status', 'targets']))).toBe('');
+    ok(await cli(1, ['connect', h(2).ip, h(3).ip]));
+    expect(ok(await cli(1, ['status', 'targets']))).toBe(before);
   });
 });
 
