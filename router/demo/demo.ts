@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFLIST_NAME } from '../../cni-plugin/setup.js';
 import type { Report } from '../api/report.js';
+import { launchProgress } from '../cli/launch-progress.js';
 import { weftBin } from '../cli/version.js';
 import { PID_FILE } from '../daemon/data-dir.js';
 import { execCniPlugin, readConflist } from './cni-exec.js';
@@ -151,7 +152,14 @@ class DemoCluster {
       const reports = await Promise.all(
         hosts.map(async (h) => JSON.parse(await this.weft(h, ['report'])) as Report),
       ).catch(() => []);
-      if (reports.length === hosts.length && meshFormed(reports)) break;
+      // Also every target connected: a dial that failed before its peer was up shows as
+      // "failed" until its retry finds the connection made from the other side.
+      if (
+        reports.length === hosts.length &&
+        meshFormed(reports) &&
+        reports.every((r) => launchProgress(r).done)
+      )
+        break;
       if (Date.now() > deadline)
         throw new Error(`the mesh did not form within ${this.opts.timeoutMs / 1000} s`);
       await pause(500, this.signal);
