@@ -76,7 +76,11 @@ export function registerLaunchCommand(program: Command): void {
     const waitSeconds = Number(flags.wait);
     if (!(waitSeconds >= 0 && waitSeconds <= 3600))
       throw new WeftError('BAD_REQUEST', `--wait: want 0-3600 seconds, got ${JSON.stringify(flags.wait)}`);
-    const { wait: _wait, ...routerFlags } = flags;
+    const { wait: _wait, ...given } = flags;
+    // The API address the other commands will use (WEFT_HTTP_ADDR) is where the router should listen.
+    const envAddr = process.env.WEFT_HTTP_ADDR;
+    const routerFlags: RouterCommandFlags =
+      given.httpAddr === undefined && envAddr ? { ...given, httpAddr: envAddr } : given;
     const { config, ipam } = routerConfigFrom(routerFlags, peers);
     const api = `${config.http.host === '' || config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
     const client = new ApiClient(api, 3_000);

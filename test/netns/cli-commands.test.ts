@@ -184,7 +184,9 @@ describe('help and errors without a router', () => {
     // The host's own namespace (here: the lab host's) is never a container.
     cases.push([['attach', `netns:${h(1).ns}`], /in the host's own network namespace: use weft expose/]);
     const runs = await Promise.all(cases.map(([args]) => cli(1, args)));
-    runs.forEach((r, i) => failsWith(r, cases[i]![1]));
+    runs.forEach((r, i) => {
+      failsWith(r, cases[i]![1]);
+    });
   });
 });
 
