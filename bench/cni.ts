@@ -14,17 +14,26 @@
  * listening inside the host namespace, so the numbers are the plugin's own
  * cost plus one loopback HTTP round trip, not the router's allocator.
  *
- * Run: npm run bench:cni [-- --n 40]   (root; prints a table)
+ * `--baseline DIR` adds rows for another build of the plugin (a bundle
+ * directory, e.g. one built from an earlier commit with its own
+ * scripts/bundle.mjs into dist/), measured in the same interleaved rounds: a
+ * before/after comparison that machine noise cannot skew.
+ *
+ * Run: npm run bench:cni [-- --n 40] [-- --baseline dist/cni-before]   (root; prints a table)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { launcherScript } from '../cni-plugin/setup.js';
 import { CniLabHost } from '../test/cni/lab-host.js';
 import type { Attachment, Conflist, PluginRun, TestRuntime } from '../test/cni/runtime.js';
 import { Lab } from '../test/netns/lab.js';
 
 const argN = process.argv.indexOf('--n');
 const N = argN > 0 ? Number(process.argv[argN + 1]) : 40;
+const argBase = process.argv.indexOf('--baseline');
+const BASELINE = argBase > 0 ? resolve(process.argv[argBase + 1]!) : undefined;
+const BASELINE_TYPE = 'weft-net-baseline';
 const PARALLEL = 50;
 /**
  * Runs the call and appends "COST <wall s> <user s> <system s>" to its stderr:
@@ -102,30 +111,45 @@ async function main(): Promise<void> {
       bridge: 'cnibench0',
       ipam: { type: 'host-local', subnet: '10.99.0.0/16', dataDir },
     };
-    const ns = await Promise.all(Array.from({ length: N + PARALLEL }, () => h!.container('b')));
+    if (BASELINE) {
+      const bin = join(h.plugins.binDir, BASELINE_TYPE);
+      writeFileSync(bin, launcherScript(BASELINE_TYPE, process.execPath, join(BASELINE, 'weft-net.cjs')));
+      chmodSync(bin, 0o755);
+    }
+    // The plugins under test: [row label, executable]. Every one gets its own containers.
+    const weftRuns: Array<[string, string]> = [['weft-net', 'weft-net']];
+    if (BASELINE) weftRuns.push(['weft-net baseline', BASELINE_TYPE]);
+    const ns = await Promise.all(
+      Array.from({ length: N * weftRuns.length + PARALLEL * (weftRuns.length + 1) }, () => h!.container('b')),
+    );
 
     // Warm the page cache and the bridge (the reference creates its bridge on first use).
     const warm = { containerId: 'warm', netns: ns[0]!.path, ifname: 'eth1' };
     await must(rt, 'bridge', 'ADD', warm, reference);
     await must(rt, 'bridge', 'DEL', warm, reference);
 
+    let next = 0;
     for (let i = 0; i < N; i++) {
-      const a = { containerId: `seq${i}`, netns: ns[i]!.path, ifname: 'eth0' };
       const b = { containerId: `ref${i}`, netns: ns[i]!.path, ifname: 'eth1' };
       record('node -e 0', await rt.execRaw([...TIME, 'node', '-e', '0']));
-      record('weft-net VERSION', await must(rt, 'weft-net', 'VERSION', {}, { cniVersion: '1.0.0' }, TIME));
-      record('weft-net ADD', await must(rt, 'weft-net', 'ADD', a, weft, TIME));
+      for (const [label, type] of weftRuns) {
+        const a = { containerId: `seq-${type}-${i}`, netns: ns[next++]!.path, ifname: 'eth0' };
+        record(`${label} VERSION`, await must(rt, type, 'VERSION', {}, { cniVersion: '1.0.0' }, TIME));
+        record(`${label} ADD`, await must(rt, type, 'ADD', a, weft, TIME));
+        record(`${label} DEL`, await must(rt, type, 'DEL', a, weft, TIME));
+      }
       record('bridge+host-local ADD', await must(rt, 'bridge', 'ADD', b, reference, TIME));
-      record('weft-net DEL', await must(rt, 'weft-net', 'DEL', a, weft, TIME));
       record('bridge+host-local DEL', await must(rt, 'bridge', 'DEL', b, reference, TIME));
     }
 
     const parallel: Array<[string, number]> = [];
     for (const [label, type, conf, ifname] of [
-      ['weft-net', 'weft-net', weft, 'eth0'],
-      ['bridge+host-local', 'bridge', reference, 'eth1'],
-    ] as const) {
-      const atts = ns.slice(N).map((c, i) => ({ containerId: `par-${type}-${i}`, netns: c.path, ifname }));
+      ...weftRuns.map(([l, t]) => [l, t, weft, 'eth0'] as const),
+      ['bridge+host-local', 'bridge', reference, 'eth1'] as const,
+    ]) {
+      const atts = ns
+        .slice(next, (next += PARALLEL))
+        .map((c, i) => ({ containerId: `par-${type}-${i}`, netns: c.path, ifname }));
       let t = performance.now();
       await Promise.all(atts.map((a) => must(rt, type, 'ADD', a, conf)));
       parallel.push([`${PARALLEL} parallel ADDs, ${label}`, performance.now() - t]);
