@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +17,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 //   <plugin>.<hash>.cjs.v8cache  V8's compiled code for it: without it V8
 //                              parses and compiles each function on its first
 //                              call, ~4 ms of every ADD
+//   (and the previous build's two files, for calls that started meanwhile)
 //
 // The code file is named by its content hash and the launcher names exactly
 // that file, so a cache can never meet other code (V8 itself checks only the
@@ -161,10 +162,16 @@ for (const [out, meta] of Object.entries(result.metafile.outputs)) {
   const codeFile = basename(out);
   const code = join(outdir, codeFile);
   makeCodeCache(code);
-  // The launcher last: until it is renamed into place, plugin calls run the previous build.
-  writeAtomically(join(outdir, `${plugin}.cjs`), launcher(plugin, codeFile));
-  // Earlier builds' code, caches and maps.
+  // The launcher last: until it is renamed into place, plugin calls run the
+  // previous build, whose files stay (a call that read the old launcher a
+  // moment ago still finds its code); older ones go.
+  const launcherPath = join(outdir, `${plugin}.cjs`);
+  const previous = existsSync(launcherPath)
+    ? /^\/\/ The .* runs (\S+\.cjs)$/m.exec(readFileSync(launcherPath, 'utf8'))?.[1]
+    : undefined;
+  writeAtomically(launcherPath, launcher(plugin, codeFile));
+  const keep = [codeFile, previous].filter(Boolean);
   for (const f of readdirSync(outdir))
-    if (f.startsWith(`${plugin}.`) && !f.startsWith(codeFile) && f !== `${plugin}.cjs`)
+    if (f.startsWith(`${plugin}.`) && f !== `${plugin}.cjs` && !keep.some((k) => f.startsWith(k)))
       rmSync(join(outdir, f), { force: true });
 }
