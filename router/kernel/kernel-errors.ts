@@ -24,15 +24,26 @@ export function errnoOf(e: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The kernel's own explanation of a netlink refusal (its extended ACK), as
+ * weft_sys reports it: "netlink: Invalid argument (EINVAL): mtu less than
+ * device minimum".
+ */
+function kernelExplanation(cause: unknown): string | undefined {
+  if (!(cause instanceof Error) || (cause as { syscall?: unknown }).syscall !== 'netlink') return undefined;
+  return /^netlink: [^(]*\(E[A-Z0-9]+\): (.+)$/.exec(cause.message)?.[1];
+}
+
 export function kernelError(op: string, cause: unknown, details: Record<string, unknown> = {}): WeftError {
   if (isWeftError(cause) && cause.code === 'KERNEL_ERROR') return cause;
   const errno = errnoOf(cause) ?? 'EUNKNOWN';
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new WeftError('KERNEL_ERROR', `${op} failed: ${errno === 'EUNKNOWN' ? reason : errno}`, {
-    op,
-    errno,
-    ...details,
-  });
+  const explanation = kernelExplanation(cause);
+  return new WeftError(
+    'KERNEL_ERROR',
+    `${op} failed: ${errno === 'EUNKNOWN' ? reason : errno}${explanation ? ` (${explanation})` : ''}`,
+    { op, errno, ...(explanation ? { kernelMessage: explanation } : {}), ...details },
+  );
 }
 
 /** Make a KERNEL_ERROR from a bare errno name (the fake kernel's way of failing). */

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Lab } from '../../test/netns/lab.js';
-import { errnoOf } from './kernel-errors.js';
+import { errnoOf, kernelError } from './kernel-errors.js';
 import { NativeRtnlSocket } from './netlink-native.js';
 import { Netns, withNetns } from './netns.js';
 import { createBridgeRequest, decodeLink, dumpLinksRequest, getLinkRequest } from './rtnl-link.js';
@@ -48,6 +48,10 @@ describe('weft_sys netlink requests', () => {
       const tiny = await sock.request(createBridgeRequest('tiny0', { mtu: 10 })).catch((x: unknown) => x);
       expect(errnoOf(tiny)).toBe('EINVAL');
       expect((tiny as Error).message).toMatch(/mtu less than device minimum/);
+      // …and through the adapter, in the KERNEL_ERROR an operator reads.
+      const weft = kernelError('create bridge', tiny);
+      expect(weft.message).toBe('create bridge failed: EINVAL (mtu less than device minimum)');
+      expect(weft.details).toMatchObject({ errno: 'EINVAL', kernelMessage: 'mtu less than device minimum' });
       const missing = await sock.request(getLinkRequest('nosuch0')).catch((x: unknown) => x);
       expect(errnoOf(missing)).toBe('ENODEV');
       expect((missing as Error).message).toMatch(/ENODEV/);
