@@ -177,6 +177,7 @@ async function fuzzOne(name: string, worker: string, o: Options, index: number):
     let lastExecs = -1;
     let lastChange = Date.now();
     let lastPrint = Date.now();
+    let finished = false;
     const watchdog = setInterval(() => {
       const e = Atomics.load(counters, 0);
       if (e !== lastExecs) {
@@ -192,6 +193,7 @@ async function fuzzOne(name: string, worker: string, o: Options, index: number):
     w.on('message', (m: WorkerMessage) => {
       if (m.kind === 'stats' || m.kind === 'done') {
         out.stats = m.stats;
+        if (m.kind === 'done') finished = true;
         if (Date.now() - lastPrint > 15_000 || m.kind === 'done') {
           lastPrint = Date.now();
           const s = m.stats;
@@ -212,8 +214,16 @@ async function fuzzOne(name: string, worker: string, o: Options, index: number):
       out.crashes.push(saveCrash(name, kind, currentInput(), (e as Error).stack ?? String(e)));
       console.log(`[${name}] worker ${kind}: ${(e as Error).message}`);
     });
-    w.on('exit', () => {
+    w.on('exit', (code) => {
       clearInterval(watchdog);
+      // A worker that stopped without saying it was done died: record what it was running.
+      if (!finished && !out.hang && code !== 0 && out.crashes.length === 0) {
+        out.crashes.push(saveCrash(name, 'error', currentInput(), `worker exited with code ${code}`));
+        console.log(`[${name}] worker exited with code ${code}`);
+      } else if (!finished && !out.hang && out.crashes.length === 0) {
+        out.crashes.push(saveCrash(name, 'error', currentInput(), 'worker exited before it was done'));
+        console.log(`[${name}] worker exited before it was done`);
+      }
       done();
     });
   });

@@ -43,6 +43,9 @@ async function main(): Promise<void> {
   const w = workerData as WorkerInput;
   const port = parentPort!;
   const hooks = installHooks();
+  // Targets may wait on unref'd timers (services that must not keep a daemon alive); the
+  // worker must not exit while they do, or a pending request would look like the end.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const mod = (await import(pathToFileURL(w.bundle).href)) as { target: FuzzTarget };
   const target = mod.target;
   const post = (m: WorkerMessage) => port.postMessage(m);
@@ -60,6 +63,8 @@ async function main(): Promise<void> {
     onNewInput: (input) => post({ kind: 'input', input }),
   });
   post({ kind: 'done', stats });
+  clearInterval(keepAlive);
+  await target.dispose?.();
 }
 
 main().catch((e) => {

@@ -146,6 +146,9 @@ export const target: FuzzTarget = {
       );
     }
     if (mesh.directTargets().length > 64) mesh.forget(mesh.directTargets());
+    // Abandoning the ring or leaving (rmpeer of ourselves) leaves a peer that owns nothing and
+    // waits for peers that do not exist; start from a fresh router so later inputs are not all timeouts.
+    if (method === 'DELETE' && r.statusCode < 300 && /^\/*(ring|peer)/.test(url)) await target.dispose?.();
   },
   async dispose() {
     await app?.close();
