@@ -33,7 +33,6 @@ import {
 import { HostApi } from './host-api.js';
 import type { Mode } from './schedule.js';
 
-export const CHAOS_RANGE = '10.32.0.0/22';
 export const CONFLIST: Conflist = { cniVersion: '1.1.0', name: 'weft', plugins: [{ type: 'weft-net' }] };
 
 export interface ChaosHost {
@@ -69,10 +68,16 @@ export class ChaosCluster {
     readonly plugins: TestPlugins,
     readonly mode: Mode,
     readonly password: string | undefined,
+    readonly range: string,
     private readonly logLevel: string,
   ) {}
 
-  static async create(opts: { hosts?: number; mode: Mode; logLevel?: string }): Promise<ChaosCluster> {
+  static async create(opts: {
+    hosts?: number;
+    mode: Mode;
+    range: string;
+    logLevel?: string;
+  }): Promise<ChaosCluster> {
     const lab = await Lab.create(opts.hosts ?? 5);
     let root: string | undefined;
     let plugins: TestPlugins | undefined;
@@ -80,7 +85,15 @@ export class ChaosCluster {
       root = makeDataRoot(lab);
       plugins = buildTestPlugins();
       const password = opts.mode === 'encrypted' ? `chaos ${lab.id}` : undefined;
-      const c = new ChaosCluster(lab, root, plugins, opts.mode, password, opts.logLevel ?? 'info');
+      const c = new ChaosCluster(
+        lab,
+        root,
+        plugins,
+        opts.mode,
+        password,
+        opts.range,
+        opts.logLevel ?? 'info',
+      );
       for (const host of lab.hosts) {
         const api = new HostApi(lab, host, root);
         await api.start();
@@ -123,7 +136,7 @@ export class ChaosCluster {
   }
 
   routerArgs(): string[] {
-    return ['--ipalloc-range', CHAOS_RANGE, '--ipalloc-init', 'consensus=5', '--log-level', this.logLevel];
+    return ['--ipalloc-range', this.range, '--ipalloc-init', 'consensus=5', '--log-level', this.logLevel];
   }
 
   /** Start host i's router from its data dir (waits until its API answers). */

@@ -19,7 +19,8 @@ export async function runSeed(seed: number, opts: SeedOptions = {}): Promise<Run
   let cluster: ChaosCluster;
   try {
     cluster = await ChaosCluster.create({
-      mode: modeOf(seed),
+      mode: schedule.mode,
+      range: schedule.range,
       ...(opts.logLevel ? { logLevel: opts.logLevel } : {}),
     });
   } catch (e) {

@@ -206,9 +206,18 @@ export class ChaosRun {
           at(restartAtMs, 'restart', () => this.restartDown([host], 're-provisioned router started')),
         );
     }
+    // The operator's rmpeer starts as soon as the host is gone, while the
+    // network may still be broken: weft must refuse until it is safe. It is
+    // awaited after the heal.
+    const operator: Promise<void>[] = [];
     if (r.remove) {
-      const { host, atMs } = r.remove;
-      tasks.push(at(atMs, 'remove', () => this.wipe(host, false)));
+      const { host, atMs, rmpeerFrom } = r.remove;
+      const name = this.names.get(host)!;
+      const removed = at(atMs, 'remove', () => this.wipe(host, false));
+      tasks.push(removed);
+      operator.push(
+        removed.then(() => this.task('rmpeer', () => this.rmpeerRemoved(host, name, rmpeerFrom))),
+      );
     }
     const end = t0 + r.holdMs;
     while (this.timeline.now() < end) {
@@ -219,10 +228,10 @@ export class ChaosRun {
     await Promise.all(tasks);
     this.assertNoTaskErrors();
     await this.safetyCheck('end of the fault');
-    await this.heal(r);
+    await this.heal(r, operator);
   }
 
-  private async heal(r: Round): Promise<void> {
+  private async heal(r: Round, operator: Promise<void>[]): Promise<void> {
     const t0 = this.timeline.now();
     this.timeline.add('heal', 'network faults removed, stopped routers restarted, failed DELs retried');
     this.faults = noFaults();
@@ -241,7 +250,16 @@ export class ChaosRun {
     this.recoveries.push(took);
     this.timeline.add('recovered', `in ${(took / 1000).toFixed(1)} s`);
 
-    if (r.remove) await this.rmpeerRemoved(r.remove.host, r.remove.rmpeerFrom);
+    await Promise.all(operator);
+    this.assertNoTaskErrors();
+    if (r.remove) {
+      const name = this.names.get(r.remove.host)!;
+      await this.waitFor(`ring without ${name}`, this.opts.recoveryBoundMs, async () =>
+        (await this.rings()).flatMap((g) =>
+          g.entries.filter((e) => e.owner.startsWith(`${name}/`)).map((e) => `${e.first} still ${e.owner}`),
+        ),
+      );
+    }
     if (r.reprovision?.rmpeerStale) await this.rmpeerStale(r.reprovision.host, r.reprovision.rmpeerFrom);
     if (r.remove || r.reprovision?.rmpeerStale) await this.recover('after rmpeer', this.opts.recoveryBoundMs);
     await this.safetyCheck('after the heal');
@@ -321,21 +339,12 @@ export class ChaosRun {
   }
 
   /** The operator removes a host that is gone for good (retrying while weft says it is not safe yet). */
-  private async rmpeerRemoved(host: number, from: number): Promise<void> {
-    const name = this.names.get(host)!;
+  private async rmpeerRemoved(host: number, name: string, from: number): Promise<void> {
     const body = await this.rmpeer(name, from);
-    if (body.owners.length === 0)
-      throw new ChaosFailure(`rmpeer ${name} took over nothing: ${JSON.stringify(body)}`);
     this.timeline.add(
       'event',
-      `rmpeer ${name} (h${host}) from h${from}: ${body.addresses} addresses from ${body.owners.join(',')}`,
+      `rmpeer ${name} (h${host}, gone) from h${from}: ${body.addresses} addresses from ${body.owners.join(',') || 'no owner (it owned nothing)'}`,
     );
-    await this.waitFor(`ring without ${name}`, this.opts.recoveryBoundMs, async () => {
-      const rings = await this.rings();
-      return rings.flatMap((r) =>
-        r.entries.filter((e) => e.owner.startsWith(`${name}/`)).map((e) => `${e.first} still ${e.owner}`),
-      );
-    });
   }
 
   /** rmpeer of a re-provisioned host's earlier incarnations (its containers are gone). */

@@ -79,6 +79,8 @@ export interface Round {
 export interface Schedule {
   seed: number;
   mode: Mode;
+  /** The allocation range (--ipalloc-range). */
+  range: string;
   hosts: number;
   rounds: Round[];
 }
@@ -99,6 +101,15 @@ export function modeOf(seed: number): Mode {
   return seed % 2 === 0 ? 'fastdp' : 'encrypted';
 }
 
+/**
+ * Seeds 0,1 mod 4 use a roomy range (each router's share outlasts any burst);
+ * 2,3 mod 4 a /26 of 62 usable addresses, so routers run out and ask each
+ * other for space (donations, under partitions too) and a full range is hit.
+ */
+export function rangeOf(seed: number): string {
+  return (seed >> 1) % 2 === 0 ? '10.32.0.0/22' : '10.32.0.0/26';
+}
+
 function between(rng: SeededRandom, lo: number, hi: number): number {
   return lo + rng.int(hi - lo + 1);
 }
@@ -111,7 +122,7 @@ export function generateSchedule(seed: number, opts: ScheduleOptions = {}): Sche
   const rng = new SeededRandom(seed);
   const n = opts.hosts ?? 5;
   const [holdMin, holdMax] = opts.holdMs ?? [6_000, 18_000];
-  const longChance = opts.longPartitionChance ?? 0.1;
+  const longChance = opts.longPartitionChance ?? 0.2;
   const all = Array.from({ length: n }, (_, i) => i + 1);
   let removed: number | null = null;
   const rounds: Round[] = [];
@@ -210,7 +221,7 @@ export function generateSchedule(seed: number, opts: ScheduleOptions = {}): Sche
     }
     rounds.push(round);
   }
-  return { seed, mode: modeOf(seed), hosts: n, rounds };
+  return { seed, mode: modeOf(seed), range: rangeOf(seed), hosts: n, rounds };
 }
 
 /** The kinds of fault a round injects (for the summary). */
