@@ -31,7 +31,7 @@ describe.skipIf(process.env.WEFT_FRESH_CLONE !== '1')('a fresh clone (WEFT_FRESH
       expect(run('git', ['clone', '-q', REPO_ROOT, clone], dir, 60_000).code).toBe(0);
       const install = run('bash', ['scripts/install.sh'], clone, 300_000);
       expect(install.code, install.out.slice(-2000)).toBe(0);
-      expect(install.out).toMatch(/install: done\n$/);
+      expect(install.out).toContain('install: done\n');
       const demo = run('npm', ['run', 'demo'], clone, 180_000);
       expect(demo.code, demo.out.slice(-2000)).toBe(0);
       expect(demo.out).toContain('demo: all 6 containers reached a container on another host');
