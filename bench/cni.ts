@@ -148,8 +148,9 @@ async function main(): Promise<void> {
       ['bridge+host-local', 'bridge', reference, 'eth1'] as const,
     ]) {
       const atts = ns
-        .slice(next, (next += PARALLEL))
+        .slice(next, next + PARALLEL)
         .map((c, i) => ({ containerId: `par-${type}-${i}`, netns: c.path, ifname }));
+      next += PARALLEL;
       let t = performance.now();
       await Promise.all(atts.map((a) => must(rt, type, 'ADD', a, conf)));
       parallel.push([`${PARALLEL} parallel ADDs, ${label}`, performance.now() - t]);
