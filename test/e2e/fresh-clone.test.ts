@@ -5,9 +5,11 @@
  * nothing to install, same result), and nothing left behind by the demo.
  *
  * Opt-in (WEFT_FRESH_CLONE=1): it installs the npm dependencies and builds
- * the native addons from scratch, about 70 s per install on the 2-core
- * machine, ~2.5 min in all — too much for every `npm test`, whose demo test
- * (demo.test.ts) runs `npm run demo` in this checkout instead.
+ * the native addons from scratch — measured on the 2-core machine: install
+ * 67–117 s, demo 8–14 s, install again 68–131 s (the higher figures with
+ * other test suites running), 2.5–4.5 min in all: too much for every
+ * `npm test`, whose demo test (demo.test.ts) runs `npm run demo` in this
+ * checkout instead.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
