@@ -11,8 +11,9 @@
  *   2. its state goes (the data dir's files), then the bridge and data-plane
  *      devices (with the wfa… veths of `weft attach`), then the expose table.
  * Refused without --force when the space cannot be handed over (router down
- * with state on disk, or the hand-over failed): the space would stay owned by
- * a peer that no longer exists until someone runs `weft rmpeer`. Running it
+ * with state on disk, no other owner of the ring reachable (reset-checks.ts),
+ * or the hand-over failed): the space would stay owned by a peer that no
+ * longer exists until someone runs `weft rmpeer`. Running it
  * again after a reset does nothing and succeeds.
  */
 import { readdirSync, rmSync } from 'node:fs';
@@ -31,6 +32,7 @@ import {
   withDataDir,
   withHttpAddr,
 } from './options.js';
+import { handOverProblem } from './reset-checks.js';
 import { LOG_FILE, runningRouterPid, stopRouterProcess, waitForExit } from './router-process.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -113,12 +115,21 @@ export function registerLifecycleCommands(program: Command): void {
     const report = await client.json<Report>('GET', '/report', undefined, 3_000).catch(() => undefined);
     const pid = runningRouterPid(dataDir);
     if (report) {
+      const problem = handOverProblem(report.ipam);
+      const later = `run weft rmpeer ${report.router.name} on a peer once one is up`;
+      if (problem && !force) {
+        throw new WeftError(
+          'OWNERS_UNREACHABLE',
+          `cannot hand the address space over: ${problem}; bring a peer up and reset again, or reset --force and ${later}`,
+        );
+      }
+      if (problem) out(`${problem}; --force: resetting anyway (${later})`);
       try {
         const r = await client.json<{ heirs: string[]; addresses: number }>('DELETE', '/peer');
         out(
           r.heirs.length > 0
             ? `handed ${r.addresses} addresses to ${r.heirs.join(', ')}`
-            : 'no live peer to hand the address space to: it is released with the whole ring',
+            : 'nothing to hand over (no ring yet, or this router was its only owner)',
         );
         // The router stops by itself once it has answered.
         if (pid !== undefined && !(await waitForExit(pid, 10_000))) await stopRouterProcess(dataDir);

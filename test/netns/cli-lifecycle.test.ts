@@ -9,9 +9,10 @@
  * consensus is of 2, as the default rule "peers + 1" gives).
  *
  * Refusals (already running, API address taken, range overlapping a host
- * route, a router that dies during start-up), stop (twice), reset of a running
- * router (hands its space to h2; state, bridge, attach veths and the expose
- * table go; twice is fine), reset of a stopped router (refused without
+ * route, a router that dies during start-up), stop (twice), reset refused
+ * while the only other owner is down, relaunch with kept state, reset of a
+ * running router (hands its space to h2; state, bridge, attach veths and the
+ * expose table go; twice is fine), reset of a stopped router (refused without
  * --force).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -137,6 +138,34 @@ describe('weft launch', () => {
   });
 });
 
+describe('weft stop, and a reset nobody can take the space from', () => {
+  it('stop stops the router; stopping again says it is not running, exit 0', async () => {
+    const pid = pidOf(1);
+    expect(ok(await cli(1, ['stop', '--data-dir', dataDir(1)]))).toBe(`router ${pid} stopped\n`);
+    expect(running(pid)).toBe(false);
+    expect(ok(await cli(1, ['stop', '--data-dir', dataDir(1)]))).toMatch(/^the router is not running/);
+  });
+
+  it('reset of h2 is refused while the other owner (h1) is down; h2 keeps running', async () => {
+    await waitFor('h2 to see h1 gone', async () => {
+      const r = JSON.parse((await apiRequest(lab, h(2), 'GET', '/report')).body) as {
+        ipam: { owners: Array<{ reachable: boolean }> };
+      };
+      return r.ipam.owners.some((o) => !o.reachable) ? true : undefined;
+    });
+    failsWith(
+      await cli(2, ['reset', '--data-dir', dataDir(2)]),
+      /^weft: cannot hand the address space over: no other owner of the address ring is reachable .*reset --force and run weft rmpeer/,
+    );
+    expect(running(pidOf(2))).toBe(true);
+    expect(existsSync(join(dataDir(2), 'weft.db'))).toBe(true);
+  });
+
+  it('h1 launched again (its state kept) rejoins: ready', async () => {
+    expect(ok(await cli(1, launchArgs(1, ['--wait', '60'])))).toMatch(/\nready\n$/);
+  });
+});
+
 describe('weft reset of a running router', () => {
   it('hands its space to the live peer, stops, and removes state, bridge, attach veths and expose rules', async () => {
     const c = await lab.addNamespace('c1');
@@ -169,15 +198,9 @@ describe('weft reset of a running router', () => {
   });
 });
 
-describe('weft stop, and reset of a stopped router', () => {
-  it('stop stops the router; stopping again says it is not running, exit 0', async () => {
-    const pid = pidOf(2);
-    expect(ok(await cli(2, ['stop', '--data-dir', dataDir(2)]))).toBe(`router ${pid} stopped\n`);
-    expect(running(pid)).toBe(false);
-    expect(ok(await cli(2, ['stop', '--data-dir', dataDir(2)]))).toMatch(/^the router is not running/);
-  });
-
+describe('reset of a stopped router', () => {
   it('reset without the router is refused while it has state; --force removes it', async () => {
+    ok(await cli(2, ['stop', '--data-dir', dataDir(2)]));
     failsWith(
       await cli(2, ['reset', '--data-dir', dataDir(2)]),
       /^weft: the router is not running, so its address space cannot be handed to a peer/,
