@@ -24,6 +24,7 @@ import { DATABASE_FILE, type Database, openDatabase } from '../store/database.js
 import { SqliteRouterState } from '../store/router-state-store.js';
 import { TcpTransport } from '../transport/tcp.js';
 import { lockDataDir, prepareDataDir } from './data-dir.js';
+import { exposureWarnings } from './exposure.js';
 import { choosePeerName, newPeerUid } from './identity.js';
 import { createDaemonLogger } from './logging.js';
 import { readMachineId } from './machine-id.js';
@@ -220,6 +221,11 @@ export async function startRouter(config: RouterConfig, opts: StartOptions = {})
       cleanups.push(() => metrics.close());
       metricsAddress = metrics.address;
     }
+    for (const w of exposureWarnings([
+      { what: 'api', ...config.http },
+      ...(config.metrics ? [{ what: 'metrics' as const, ...config.metrics }] : []),
+    ]))
+      log.warn({ address: w.address }, w.message);
     log.info({ name: choice.name, meshAddress, httpAddress, metricsAddress }, 'weft router ready');
 
     let resolveDone!: () => void;
