@@ -29,6 +29,7 @@ import { DEFAULT_DEVICES } from '../dataplane/devices.js';
 import { ApiClient } from './api-client.js';
 import { mustNotOverlapRoutes, splitOwnPeers } from './launch-checks.js';
 import { launchProgress } from './launch-progress.js';
+import { reachableAt } from './options.js';
 import { routerConfigFrom } from './router-command.js';
 import { addRouterOptions, type RouterCommandFlags, routerArgs } from './router-options.js';
 import { LOG_FILE, runningRouterPid, startDetachedRouter, startupFailure } from './router-process.js';
@@ -82,7 +83,7 @@ export function registerLaunchCommand(program: Command): void {
     const routerFlags: RouterCommandFlags =
       given.httpAddr === undefined && envAddr ? { ...given, httpAddr: envAddr } : given;
     const { config, ipam } = routerConfigFrom(routerFlags, peers);
-    const api = `${config.http.host === '' || config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
+    const api = reachableAt(config.http);
     const client = new ApiClient(api, 3_000);
 
     const pid = runningRouterPid(config.dataDir);

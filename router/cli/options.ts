@@ -31,9 +31,12 @@ export function httpAddrOf(opts: HttpAddrOpts, env: NodeJS.ProcessEnv = process.
   const addr = opts.httpAddr ?? env.WEFT_HTTP_ADDR ?? DEFAULT_HTTP_ADDR;
   const flag =
     opts.httpAddr !== undefined ? '--http-addr' : env.WEFT_HTTP_ADDR ? 'WEFT_HTTP_ADDR' : '--http-addr';
-  const hp = parseHttpAddr(addr, flag);
-  // A router bound to all addresses is reached on loopback.
-  return `${hp.host === '' || hp.host === '0.0.0.0' ? '127.0.0.1' : hp.host}:${hp.port}`;
+  return reachableAt(parseHttpAddr(addr, flag));
+}
+
+/** Where to reach an API bound to `http`: a router bound to all addresses is reached on loopback. */
+export function reachableAt(http: { host: string; port: number }): string {
+  return `${http.host === '' || http.host === '0.0.0.0' ? '127.0.0.1' : http.host}:${http.port}`;
 }
 
 export function clientFor(opts: HttpAddrOpts): ApiClient {
