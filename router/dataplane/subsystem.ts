@@ -36,7 +36,10 @@ export function dataplaneOverlay(cfg: DataplaneConfig): OverlayFactory {
         self: ctx.name,
         meshPort: cfg.port,
         ...(cfg.host ? { bindIp: cfg.host, localIp: cfg.host } : {}),
-        fastdp: cfg.fastdp !== false,
+        // A password means every peer is on the encrypted sleeve, so fastdp is never used; its
+        // VXLAN port must not even exist: on the bridge it would take unauthenticated,
+        // unencrypted frames from anyone who can send UDP to port + 1.
+        fastdp: cfg.fastdp !== false && ctx.config.password === undefined,
         ...(cfg.mtu ? { mtu: cfg.mtu } : {}),
         underlayMtu,
         kernel,
@@ -54,7 +57,7 @@ export function dataplaneOverlay(cfg: DataplaneConfig): OverlayFactory {
             status: (): StatusBlock => [
               [
                 'Data plane',
-                `MTU ${overlay.mtu}, fastdp ${cfg.fastdp === false ? 'disabled (--no-fastdp)' : 'enabled'}`,
+                `MTU ${overlay.mtu}, fastdp ${cfg.fastdp === false ? 'disabled (--no-fastdp)' : ctx.config.password !== undefined ? 'disabled (password: encrypted sleeve only)' : 'enabled'}`,
               ],
               ...overlay
                 .report()

@@ -169,6 +169,13 @@ describe('a router flooded with unauthenticated connections', () => {
     const r1 = await getReport(lab, lab.host(1));
     expect(established(r1, name2) && established(r1, name4)).toBe(true);
 
+    // With a password nothing listens for VXLAN: a kernel VXLAN port on the bridge would take
+    // unauthenticated, unencrypted frames from anyone who can send UDP to port 6784.
+    const links = await lab.mustExec(lab.host(1).ns, 'ip', ['-o', 'link', 'show']);
+    expect(links).not.toMatch(/weft-fastdp|weft-fdp-hb/);
+    const udp = await lab.mustExec(lab.host(1).ns, 'ss', ['-H', '-u', '-l', '-n']);
+    expect(udp).not.toMatch(/:6784\b/);
+
     // Secrets never logged, never stored in the clear.
     for (const r of routers) {
       const text = JSON.stringify(r.logs) + r.stderr;
