@@ -189,6 +189,11 @@ export class ChaosCluster {
     await this.killRouter(i);
     await h.api.stop();
     await killEverythingIn(h.host.ns);
+    // Pull the cable first: deleting the underlay port takes the host's eth0
+    // with it at once, whereas the namespace itself is torn down by the kernel
+    // asynchronously (seconds on a loaded machine) and would meanwhile still
+    // answer for the host's address on the underlay.
+    await sh('ip', ['-n', this.lab.underlayNs, 'link', 'del', `p${i}`]);
     for (const ns of containerNamespaces) await sh('ip', ['netns', 'delete', ns]);
     await sh('ip', ['netns', 'delete', h.host.ns]);
     rmSync(h.dataDir, { recursive: true, force: true });
@@ -213,8 +218,8 @@ export class ChaosCluster {
     const ns = h.host.ns;
     await mustSh('ip', ['netns', 'add', ns]);
     await lab.ipIn(ns, ['link', 'set', 'lo', 'up']);
-    // The old namespace's veth (and with it the underlay port) goes away
-    // asynchronously after the namespace is deleted: retry until its name is free.
+    // The old port was deleted synchronously (wipeHost); retry in case the
+    // kernel is still releasing its name.
     const port = `p${h.index}`;
     for (let attempt = 0; ; attempt++) {
       const r = await sh('ip', [
@@ -232,7 +237,7 @@ export class ChaosCluster {
         lab.underlayNs,
       ]);
       if (r.code === 0) break;
-      if (attempt > 100) throw new Error(`re-creating ${ns}: ${r.stderr.trim()}`);
+      if (attempt > 300) throw new Error(`re-creating ${ns}: ${r.stderr.trim()}`);
       await sleep(100);
     }
     await lab.ipIn(ns, ['addr', 'add', `${h.host.ip}/24`, 'dev', 'eth0']);

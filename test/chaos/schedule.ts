@@ -31,6 +31,7 @@ export const FAULT_KINDS = [
   'partition',
   'long-partition',
   'asymmetric',
+  'long-asymmetric',
   'loss',
   'throttle',
   'kill',
@@ -103,11 +104,12 @@ export function modeOf(seed: number): Mode {
 
 /**
  * Seeds 0,1 mod 4 use a roomy range (each router's share outlasts any burst);
- * 2,3 mod 4 a /26 of 62 usable addresses, so routers run out and ask each
- * other for space (donations, under partitions too) and a full range is hit.
+ * 2,3 mod 4 a /27 of 30 usable addresses (about 6 per router), so routers run
+ * out and ask each other for space (donations, under partitions too) and the
+ * range fills up.
  */
 export function rangeOf(seed: number): string {
-  return (seed >> 1) % 2 === 0 ? '10.32.0.0/22' : '10.32.0.0/26';
+  return (seed >> 1) % 2 === 0 ? '10.32.0.0/22' : '10.32.0.0/27';
 }
 
 function between(rng: SeededRandom, lo: number, hi: number): number {
@@ -161,6 +163,10 @@ export function generateSchedule(seed: number, opts: ScheduleOptions = {}): Sche
           pairs.set(`${a}-${b}`, [a!, b!]);
         }
         round.cuts = [...pairs.values()];
+        if (rng.next() < longChance) {
+          round.long = true;
+          round.holdMs = between(rng, 65_000, 80_000);
+        }
       } else if (kind < 0.82) {
         round.loss = shuffled(present, rng)
           .slice(0, between(rng, 1, 2))
@@ -228,7 +234,7 @@ export function generateSchedule(seed: number, opts: ScheduleOptions = {}): Sche
 export function kindsOf(r: Round): FaultKind[] {
   const k: FaultKind[] = [];
   if (r.groups) k.push(r.long ? 'long-partition' : 'partition');
-  if (r.cuts) k.push('asymmetric');
+  if (r.cuts) k.push(r.long ? 'long-asymmetric' : 'asymmetric');
   if (r.loss) k.push('loss');
   if (r.throttle) k.push('throttle');
   if (r.kill) k.push('kill');
@@ -248,7 +254,8 @@ export function describeRound(r: Round): string {
     parts.push(
       `${r.long ? 'long ' : ''}partition ${r.groups.map((g) => g.map((h) => `h${h}`).join(',')).join(' | ')}`,
     );
-  if (r.cuts) parts.push(`asymmetric ${r.cuts.map(([a, b]) => `h${a}↛h${b}`).join(' ')}`);
+  if (r.cuts)
+    parts.push(`${r.long ? 'long ' : ''}asymmetric ${r.cuts.map(([a, b]) => `h${a}↛h${b}`).join(' ')}`);
   if (r.loss) parts.push(`loss ${r.loss.map(([h, p]) => `h${h}:${p}%`).join(' ')}`);
   if (r.throttle) parts.push(`throttle ${r.throttle.map(([h, k]) => `h${h}:${k}kbit`).join(' ')}`);
   if (r.kill)
