@@ -110,7 +110,9 @@ function signatureOf(e: unknown): string {
     .filter((l) => l.trim().startsWith('at '))
     .slice(0, 3)
     .map((l) => l.trim().replace(/:\d+:\d+\)?$/, ''));
-  return `${err.name}: ${err.message.slice(0, 80)} | ${frames.join(' < ')}`;
+  // The message without what the input put in it (quoted values, numbers), so one bug is one crash.
+  const message = err.message.replace(/"(?:[^"\\]|\\.)*"|'[^']*'|\d+/g, '…').slice(0, 80);
+  return `${err.name}: ${message} | ${frames.join(' < ')}`;
 }
 
 export async function runEngine(o: EngineOptions): Promise<EngineStats> {

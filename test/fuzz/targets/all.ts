@@ -10,6 +10,7 @@ import { target as intro } from './intro.fuzz.js';
 import { target as ipam } from './ipam.fuzz.js';
 import { target as meshConnection } from './mesh-connection.fuzz.js';
 import { target as meshMessage } from './mesh-message.fuzz.js';
+import { target as routerFlags } from './router-flags.fuzz.js';
 import { target as sleeve } from './sleeve.fuzz.js';
 import { target as sleeveNative } from './sleeve-native.fuzz.js';
 import type { FuzzTarget } from './target.js';
@@ -26,6 +27,7 @@ export const ALL_TARGETS: readonly FuzzTarget[] = [
   ipam,
   meshConnection,
   meshMessage,
+  routerFlags,
   sleeveNative,
   sleeve,
   topology,
