@@ -10,6 +10,7 @@ import { target as intro } from './intro.fuzz.js';
 import { target as ipam } from './ipam.fuzz.js';
 import { target as meshConnection } from './mesh-connection.fuzz.js';
 import { target as meshMessage } from './mesh-message.fuzz.js';
+import { target as meshRouter } from './mesh-router.fuzz.js';
 import { target as routerFlags } from './router-flags.fuzz.js';
 import { target as sleeve } from './sleeve.fuzz.js';
 import { target as sleeveNative } from './sleeve-native.fuzz.js';
@@ -27,6 +28,7 @@ export const ALL_TARGETS: readonly FuzzTarget[] = [
   ipam,
   meshConnection,
   meshMessage,
+  meshRouter,
   routerFlags,
   sleeveNative,
   sleeve,
