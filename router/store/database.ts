@@ -12,6 +12,7 @@
  * Calls are synchronous: a write has reached the disk when the call returns,
  * which is what "persist before acknowledging" needs.
  */
+import { chmodSync, existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 
 export type Sql = BetterSqlite3.Database;
@@ -34,6 +35,8 @@ export class Database {
     const sql = new BetterSqlite3(path, { readonly: opts.readonly ?? false, timeout: 5_000 });
     try {
       if (!opts.readonly) {
+        // 0600 before WAL mode: SQLite gives the -wal and -shm files the database file's mode.
+        if (existsSync(path)) chmodSync(path, 0o600);
         sql.pragma('journal_mode = WAL');
         // FULL: the WAL is fsynced at every commit, so a commit that returned is on disk.
         sql.pragma('synchronous = FULL');
