@@ -6,6 +6,7 @@
 import {
   chmodSync,
   closeSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -45,9 +46,20 @@ export function lockDataDir(dir: string, pid = process.pid): () => void {
   const path = join(dir, PID_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${pid}\n`);
-      closeSync(fd);
+      // Written whole under a temporary name, then linked into place: link() fails if the pid
+      // file exists, like O_EXCL, and nobody can ever read it empty or half-written.
+      const tmp = join(dir, `.${PID_FILE}.${pid}.tmp`);
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(fd, `${pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        linkSync(tmp, path);
+      } finally {
+        rmSync(tmp, { force: true });
+      }
       let released = false;
       return () => {
         if (released) return;
