@@ -28,7 +28,7 @@ import { ownerId } from '../ipam/owner.js';
 import { initialRing, mergeRing, type Ring, transferSpan } from '../ipam/ring.js';
 import type { InitMode } from '../ipam/types.js';
 import { installErrorHandlers } from '../router/api/errors.js';
-import { ipamRoutes } from '../router/api/routes/ipam.js';
+import { ipamRoutes } from '../router/ipam-service/routes.js';
 import { IpamService } from '../router/ipam-service/service.js';
 import { FakeMeshNet } from '../router/ipam-service/test-mesh.js';
 import { Database } from '../router/store/database.js';

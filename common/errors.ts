@@ -56,7 +56,9 @@ export class WeftError extends Error {
   }
   /** The body every API error response has. */
   toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    };
   }
 }
 

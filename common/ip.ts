@@ -76,7 +76,7 @@ export function cidrNetwork(c: Cidr): number {
 }
 
 export function cidrContains(c: Cidr, ip: number): boolean {
-  return ((ip & prefixMask(c.prefix)) >>> 0) === cidrNetwork(c);
+  return (ip & prefixMask(c.prefix)) >>> 0 === cidrNetwork(c);
 }
 
 export function cidrContainsCidr(outer: Cidr, inner: Cidr): boolean {

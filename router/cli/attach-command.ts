@@ -12,8 +12,8 @@ import { DEFAULT_DEVICES } from '../dataplane/devices.js';
 import { parseAttachTarget, resolveAttachTarget } from '../docker/attach-target.js';
 import { dockerSocketPath } from '../docker/docker-host.js';
 import { DockerClient } from '../docker/engine-client.js';
+import { attachKeyOf } from '../host/attachment-ids.js';
 import { attach, detach } from './attach.js';
-import { attachKeyOf } from './attachment-ids.js';
 import { clientFor, type HttpAddrOpts, withHttpAddr } from './options.js';
 
 const targetHelp =

@@ -6,11 +6,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { WeftError } from '../../common/errors.js';
 import type { ResolvedTarget } from '../docker/attach-target.js';
+import { attachHostVeth } from '../host/attachment-ids.js';
 import { FakeKernelWorld } from '../kernel/fake-kernel.js';
 import type { KernelNet, NetnsRef } from '../kernel/kernel-net.js';
 import type { HttpMethod } from './api-client.js';
 import { type AttachDeps, attach, containerRoutes, detach } from './attach.js';
-import { attachHostVeth } from './attachment-ids.js';
 
 const RANGE = '10.32.0.0/12';
 

@@ -19,6 +19,7 @@
 import { isWeftError, WeftError } from '../../common/errors.js';
 import { cidrNetwork, formatCidr, parseCidr } from '../../common/ip.js';
 import type { ResolvedTarget } from '../docker/attach-target.js';
+import { ATTACH_IFNAME, attachAllocationId, attachHostVeth } from '../host/attachment-ids.js';
 import {
   attachVeth,
   type ContainerRoute,
@@ -28,7 +29,6 @@ import {
 } from '../kernel/attach.js';
 import type { KernelNet, NetnsRef } from '../kernel/kernel-net.js';
 import type { HttpMethod } from './api-client.js';
-import { ATTACH_IFNAME, attachAllocationId, attachHostVeth } from './attachment-ids.js';
 
 export const MULTICAST_ROUTE = '224.0.0.0/4';
 

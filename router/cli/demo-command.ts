@@ -1,6 +1,6 @@
 /** `weft demo [--keep] [--hosts N]`: see demo.ts. */
 import type { Command } from 'commander';
-import { runDemo } from '../demo/demo.js';
+import { runDemo } from './demo.js';
 
 export function registerDemoCommand(program: Command): void {
   program

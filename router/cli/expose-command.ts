@@ -6,7 +6,7 @@
  * subnet. Prints the host's overlay addresses, as `weave expose` did.
  */
 import type { Command } from 'commander';
-import type { ExposeState } from '../daemon/expose-service.js';
+import type { ExposeState } from '../host/expose-service.js';
 import { clientFor, type HttpAddrOpts, withHttpAddr } from './options.js';
 
 export function registerExposeCommands(program: Command): void {

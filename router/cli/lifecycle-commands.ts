@@ -22,8 +22,8 @@ import type { Command } from 'commander';
 import { isWeftError, WeftError } from '../../common/errors.js';
 import type { Report } from '../api/report.js';
 import { PID_FILE } from '../daemon/data-dir.js';
+import { isAttachHostVeth } from '../host/attachment-ids.js';
 import { DATABASE_FILE } from '../store/database.js';
-import { isAttachHostVeth } from './attachment-ids.js';
 import {
   clientFor,
   type DataDirOpts,

@@ -11,6 +11,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isWeftError } from '../../common/errors.js';
+import { weftVersion } from '../../common/version.js';
 import { registerAttachCommands } from './attach-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerExposeCommands } from './expose-command.js';
@@ -20,7 +21,6 @@ import { registerPeerCommands } from './peer-commands.js';
 import { registerRouterCommand } from './router-command.js';
 import { registerSetupCniCommand } from './setup-cni-command.js';
 import { registerStatusCommands } from './status-commands.js';
-import { weftVersion } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('weft')

@@ -5,8 +5,9 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ROUTER_DEFAULTS } from '../daemon/config.js';
 import { ApiClient, DEFAULT_HTTP_ADDR } from './api-client.js';
-import { parseHttpAddr, ROUTER_DEFAULTS } from './router-config.js';
+import { parseHttpAddr } from './router-config.js';
 
 export interface HttpAddrOpts {
   httpAddr?: string;

@@ -8,7 +8,7 @@
  *
  * A fourth column appears only for rows that are not simply attached.
  */
-import type { AttachmentRow } from '../daemon/attachments.js';
+import type { AttachmentRow } from '../host/attachments.js';
 
 function shortId(id: string): string {
   return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;

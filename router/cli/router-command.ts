@@ -7,11 +7,12 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import type { RouterConfig } from '../daemon/config.js';
 import { parseIpallocFlags } from '../ipam-service/flags.js';
 import type { IpamService } from '../ipam-service/service.js';
 import type { AddressInfo } from '../kernel/kernel-net.js';
 import { splitOwnPeers } from './launch-checks.js';
-import { parseRouterConfig, type RouterConfig } from './router-config.js';
+import { parseRouterConfig } from './router-config.js';
 import { addRouterOptions, type RouterCommandFlags } from './router-options.js';
 
 /**
@@ -58,7 +59,7 @@ export function registerRouterCommand(program: Command): void {
     const { runRouter } = await import('../daemon/run.js');
     const { dataplaneOverlay } = await import('../dataplane/subsystem.js');
     const { ipamSubsystem } = await import('../ipam-service/subsystem.js');
-    const { hostSubsystem } = await import('../daemon/host-subsystem.js');
+    const { hostSubsystem } = await import('../host/subsystem.js');
     // expose and ps need the IPAM service: the IPAM subsystem hands it over.
     let ipamService: IpamService | undefined;
     await runRouter(config, {

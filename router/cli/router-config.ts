@@ -8,47 +8,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { WeftError } from '../../common/errors.js';
 import { parseIp } from '../../common/ip.js';
 import type { LogLevel } from '../../common/logger.js';
-import { DEFAULT_MESH_PORT, mustParsePeerAddresses } from '../api/peer-address.js';
+import { mustParsePeerAddresses } from '../api/peer-address.js';
+import { LOG_LEVELS, ROUTER_DEFAULTS, type RouterConfig } from '../daemon/config.js';
 import { mustParsePeerName } from '../daemon/identity.js';
 import { checkOverlayMtu } from '../dataplane/mtu.js';
 import { splitHostPort } from '../transport/tcp.js';
-
-export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
-
-export const ROUTER_DEFAULTS = {
-  port: DEFAULT_MESH_PORT,
-  httpAddr: '127.0.0.1:6784',
-  metricsAddr: '127.0.0.1:6782',
-  dataDir: '/var/lib/weft',
-  connLimit: 200,
-  logLevel: 'info' as LogLevel,
-};
-
-export interface RouterConfig {
-  /** Explicit peer name, or undefined to use the stored/derived one. */
-  name: string | undefined;
-  nickname: string;
-  /** Mesh TCP port. */
-  port: number;
-  /** Address to bind the mesh port to ("" = all). */
-  host: string;
-  /** HTTP API address. */
-  http: { host: string; port: number };
-  /** Prometheus /metrics address, or null when turned off (`--metrics-addr off`). */
-  metrics: { host: string; port: number } | null;
-  dataDir: string;
-  /** Never logged, never reported. */
-  password: string | undefined;
-  connLimit: number;
-  discovery: boolean;
-  logLevel: LogLevel;
-  /** Initial targets, normalised "host:port". */
-  peers: string[];
-  /** Data plane: false with --no-fastdp (absent = fastdp on). */
-  fastdp?: boolean;
-  /** Data plane: --mtu, the overlay MTU (absent = derived from the underlay MTU). */
-  mtu?: number;
-}
 
 /** Options as commander hands them over (strings, booleans). */
 export interface RouterFlags {

@@ -4,8 +4,9 @@
  * back into the argument list of the `weft router` it starts (`routerArgs`).
  */
 import type { Command } from 'commander';
+import { ROUTER_DEFAULTS } from '../daemon/config.js';
 import { DEFAULT_IPALLOC_RANGE, type IpallocFlags } from '../ipam-service/flags.js';
-import { ROUTER_DEFAULTS, type RouterFlags } from './router-config.js';
+import type { RouterFlags } from './router-config.js';
 
 export type RouterCommandFlags = RouterFlags & IpallocFlags;
 

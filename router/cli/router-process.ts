@@ -12,8 +12,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WeftError } from '../../common/errors.js';
+import { weftBin } from '../../common/version.js';
 import { PID_FILE, processAlive } from '../daemon/data-dir.js';
-import { weftBin } from './version.js';
 
 export const LOG_FILE = 'router.log';
 

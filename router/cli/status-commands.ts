@@ -3,12 +3,12 @@
  * `weft ps`, `weft prime`, `weft version`.
  */
 import type { Command } from 'commander';
+import { weftVersion } from '../../common/version.js';
 import type { Report } from '../api/report.js';
-import type { AttachmentRow } from '../daemon/attachments.js';
+import type { AttachmentRow } from '../host/attachments.js';
 import { clientFor, type HttpAddrOpts, withHttpAddr } from './options.js';
 import { formatPs } from './ps-format.js';
 import { formatField, reportField } from './report-field.js';
-import { weftVersion } from './version.js';
 
 export function registerStatusCommands(program: Command): void {
   withHttpAddr(

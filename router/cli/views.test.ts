@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AttachmentRow } from '../daemon/attachments.js';
 import { weftErrorOf } from '../daemon/test-support.js';
+import type { AttachmentRow } from '../host/attachments.js';
 import { resolvePeerNames } from './peer-names.js';
 import { formatPs } from './ps-format.js';
 import { formatField, reportField } from './report-field.js';

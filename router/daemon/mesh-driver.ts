@@ -4,7 +4,7 @@
  * anything; it only binds.
  */
 
-import { weftVersion } from '../cli/version.js';
+import { weftVersion } from '../../common/version.js';
 import { MeshDriver, realScheduler } from '../mesh/driver.js';
 import { joinHostPort } from '../transport/tcp.js';
 import type { MeshEngine, MeshEngineConfig, MeshEngineDeps } from './mesh-engine.js';

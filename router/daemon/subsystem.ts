@@ -20,11 +20,11 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import type { Random } from '../../common/random.js';
 import type { ApiExtension } from '../api/extension.js';
-import type { RouterConfig } from '../cli/router-config.js';
 import type { Overlay } from '../mesh/overlay-api.js';
 import type { MeshRouter } from '../mesh/router.js';
 import type { MetricsSources } from '../metrics/sources.js';
 import type { Database } from '../store/database.js';
+import type { RouterConfig } from './config.js';
 
 export interface SubsystemContext {
   config: RouterConfig;

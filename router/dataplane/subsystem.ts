@@ -11,8 +11,8 @@ import type { StatusBlock } from '../api/status-text.js';
 import type { OverlayFactory } from '../daemon/subsystem.js';
 import type { KernelNet } from '../kernel/kernel-net.js';
 import { openNetlinkKernel } from '../kernel/netlink-kernel.js';
-import { dataplaneMetricsSource } from '../metrics/index.js';
 import { DEFAULT_DEVICES, type DeviceNames, removeDevices } from './devices.js';
+import { dataplaneMetricsSource } from './metrics-source.js';
 import { DEFAULT_UNDERLAY_MTU } from './mtu.js';
 import { WeftOverlay } from './overlay.js';
 

@@ -9,9 +9,9 @@ import { nullLogger, type RecordingLogger } from '../../common/logger.js';
 import { SeededRandom } from '../../common/random.js';
 import type { InitMode } from '../../ipam/types.js';
 import { installErrorHandlers } from '../api/errors.js';
-import { ipamApiExtension } from '../api/routes/ipam.js';
 import { Database } from '../store/database.js';
 import { IpamStore } from '../store/ipam-store.js';
+import { ipamApiExtension } from './routes.js';
 import { IpamService } from './service.js';
 import { FakeMeshNet } from './test-mesh.js';
 

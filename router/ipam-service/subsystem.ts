@@ -7,12 +7,13 @@
  *   const ipam = parseIpallocFlags(flags, process.env, config.peers.length);
  *   await startRouter(config, { subsystems: [ipamSubsystem(ipam)] });
  */
-import { ipamApiExtension } from '../api/routes/ipam.js';
+
 import type { SubsystemFactory } from '../daemon/subsystem.js';
 import { ipamMetricsSource } from '../metrics/index.js';
 import type { Database } from '../store/database.js';
 import { IpamStore } from '../store/ipam-store.js';
 import type { IpamOptions } from './flags.js';
+import { ipamApiExtension } from './routes.js';
 import { IpamService } from './service.js';
 
 export interface IpamSubsystemOptions extends IpamOptions {

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError } from '../../common/errors.js';
+import { closeTestNs, openTestNs, type TestNs } from '../../test/netns/kernel-test-topology.js';
 import { Lab } from '../../test/netns/lab.js';
 import {
   attachVeth,
@@ -14,7 +15,6 @@ import {
   ensureBridge,
   observeAttachment,
 } from './attach.js';
-import { closeTestNs, openTestNs, type TestNs } from './kernel-test-topology.js';
 
 let lab: Lab;
 let host: TestNs;

@@ -8,7 +8,6 @@
  *            learning off; forwarding entries programmed by hand
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../test/netns/lab.js';
 import {
   attachContainer,
   type Container,
@@ -16,7 +15,8 @@ import {
   openTestNs,
   pings,
   type TestNs,
-} from './kernel-test-topology.js';
+} from '../../test/netns/kernel-test-topology.js';
+import { Lab } from '../../test/netns/lab.js';
 
 const ZERO_MAC = '00:00:00:00:00:00';
 

@@ -9,15 +9,15 @@
 import { readSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from '../../test/netns/lab.js';
-import { errnoOf } from './kernel-errors.js';
 import {
   attachContainer,
   type Container,
   closeTestNs,
   openTestNs,
   type TestNs,
-} from './kernel-test-topology.js';
+} from '../../test/netns/kernel-test-topology.js';
+import { Lab } from '../../test/netns/lab.js';
+import { errnoOf } from './kernel-errors.js';
 import { macFromBytes, macToBytes } from './mac.js';
 import { loadWeftSys } from './sys.js';
 import { openTun, setTunOffload, type TunDevice, VNET_HDR_LEN } from './tun.js';

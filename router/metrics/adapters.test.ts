@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IpamStatus } from '../../ipam/types.js';
+import { dataplaneMetricsSource, readLinkCounters, sleeveDropSamples } from '../dataplane/metrics-source.js';
 import type { SleevePeerStats, SleeveStats } from '../dataplane/sleeve-native.js';
 import type { MeshConnectionReport, MeshReport } from '../mesh/report.js';
-import { dataplaneMetricsSource, readLinkCounters, sleeveDropSamples } from './from-dataplane.js';
 import { ipamMetricsSample } from './from-ipam-status.js';
 import { connectionMetricState, connectionSamples, meshMetricsSource } from './from-mesh-report.js';
 

@@ -8,7 +8,7 @@
  *     sources: {
  *       mesh: meshMetricsSource(mesh),                        // anything with report(): MeshReport
  *       ipam: ipamMetricsSource(() => ipam?.status() ?? null), // optional
- *       dataplane: dataplaneMetricsSource({ sleeve: () => engine?.stats() ?? null, fastdpDevice: 'vxlan-6784' }),
+ *       dataplane: dataplaneMetricsSource(...),                // router/dataplane/metrics-source.ts
  *     },
  *     logger: pino.child({ component: 'metrics' }),
  *   });
@@ -22,12 +22,6 @@ import type { MetricsSources } from './sources.js';
 
 export { DATAPLANE_METRIC_NAMES } from './dataplane-metrics.js';
 export { parseExposition } from './exposition.js';
-export {
-  dataplaneMetricsSource,
-  readLinkCounters,
-  sleeveDropSamples,
-  sleeveTrafficSamples,
-} from './from-dataplane.js';
 export { ipamMetricsSample, ipamMetricsSource } from './from-ipam-status.js';
 export { connectionSamples, meshMetricsSource } from './from-mesh-report.js';
 export { IPAM_METRIC_NAMES } from './ipam-metrics.js';

@@ -3,9 +3,10 @@
  * database, behind the daemon's `RouterStateStore` seam
  * (router/daemon/router-state.ts): a drop-in for its JSON file.
  */
-import type { RouterStateStore } from '../daemon/router-state.js';
+
 import type { Database } from './database.js';
 import { MetaStore } from './meta-store.js';
+import type { RouterStateStore } from './router-state.js';
 import { TargetsStore } from './targets-store.js';
 
 export const PEER_NAME_KEY = 'router.peer-name';

@@ -1,6 +1,6 @@
 /** Hardening (issue 7): the API and metrics on loopback unless configured, and a warning when not. */
 import { describe, expect, it } from 'vitest';
-import { ROUTER_DEFAULTS } from '../../router/cli/router-config.js';
+import { ROUTER_DEFAULTS } from '../../router/daemon/config.js';
 import { exposureWarnings, isLoopbackHost } from '../../router/daemon/exposure.js';
 
 describe('listeners beyond loopback', () => {

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../router/api/report.js';
-import { attachHostVeth } from '../../router/cli/attachment-ids.js';
+import { attachHostVeth } from '../../router/host/attachment-ids.js';
 import { parseExposition } from '../../router/metrics/exposition.js';
 import { type ExecResult, type Host, Lab } from './lab.js';
 import {

@@ -5,12 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WeftError } from '../../../common/errors.js';
-import type { AttachmentRow } from '../../daemon/attachments.js';
-import type { ExposeState } from '../../daemon/expose-service.js';
-import { buildApi } from '../app.js';
-import type { MeshControl } from '../mesh-control.js';
-import { type ExposeControl, hostApiExtension } from './host.js';
+import { WeftError } from '../../common/errors.js';
+import { buildApi } from '../api/app.js';
+import type { MeshControl } from '../api/mesh-control.js';
+import type { AttachmentRow } from './attachments.js';
+import type { ExposeState } from './expose-service.js';
+import { type ExposeControl, hostApiExtension } from './routes.js';
 
 const mesh = {
   report: () => {

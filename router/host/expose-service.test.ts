@@ -6,10 +6,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type Cidr, formatCidr, formatIp } from '../../common/ip.js';
 import { nullLogger } from '../../common/logger.js';
-import { EXPOSE_ID } from '../cli/attachment-ids.js';
 import { FakeKernelWorld } from '../kernel/fake-kernel.js';
 import type { KernelNet } from '../kernel/kernel-net.js';
 import type { NftObject } from '../kernel/nftables.js';
+import { EXPOSE_ID } from './attachment-ids.js';
 import { type ExposeIpam, ExposeService } from './expose-service.js';
 
 /** Table `ip weft` as the rules' comments are all expose reads back. */

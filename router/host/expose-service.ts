@@ -18,9 +18,9 @@
 import { WeftError } from '../../common/errors.js';
 import { type Cidr, cidrContains, cidrNetwork, formatCidr, parseCidr } from '../../common/ip.js';
 import type { Logger } from '../../common/logger.js';
-import { EXPOSE_ID } from '../cli/attachment-ids.js';
 import { DEFAULT_DEVICES } from '../dataplane/devices.js';
 import { type ExposeDeps, exposeHost, hideHost, readExposeState } from '../expose/index.js';
+import { EXPOSE_ID } from './attachment-ids.js';
 
 /** What expose needs from the IPAM service (IpamService provides it). */
 export interface ExposeIpam {

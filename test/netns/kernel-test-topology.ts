@@ -4,10 +4,10 @@
  * by a veth whose container end is created directly inside the container.
  * Everything goes through KernelNet, so these helpers exercise the adapter too.
  */
-import type { Lab } from '../../test/netns/lab.js';
-import type { KernelNet } from './kernel-net.js';
-import { openNetlinkKernel } from './netlink-kernel.js';
-import { Netns } from './netns.js';
+import type { Lab } from '../../router/demo/lab.js';
+import type { KernelNet } from '../../router/kernel/kernel-net.js';
+import { openNetlinkKernel } from '../../router/kernel/netlink-kernel.js';
+import { Netns } from '../../router/kernel/netns.js';
 
 export interface TestNs {
   name: string;

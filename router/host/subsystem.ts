@@ -9,14 +9,15 @@
  *   subsystems: [ipamSubsystem({ ...opts, onService: (s) => { ipam = s; } }),
  *                hostSubsystem({ ipam: () => ipam })]
  */
-import { type ExposeControl, hostApiExtension } from '../api/routes/host.js';
+
+import type { SubsystemFactory } from '../daemon/subsystem.js';
 import { DEFAULT_DEVICES } from '../dataplane/devices.js';
 import type { KernelNet } from '../kernel/kernel-net.js';
 import { openNetlinkKernel } from '../kernel/netlink-kernel.js';
 import { Nftables } from '../kernel/nftables.js';
 import { joinAttachments } from './attachments.js';
 import { type ExposeIpam, ExposeService } from './expose-service.js';
-import type { SubsystemFactory } from './subsystem.js';
+import { type ExposeControl, hostApiExtension } from './routes.js';
 
 export interface HostIpam extends ExposeIpam {
   all?(): ReadonlyArray<{ containerId: string; address: string }>;

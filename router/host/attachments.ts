@@ -17,8 +17,8 @@
  * are leaks an operator may want to clean up.
  */
 import { hostVethName, isHostVethName, parseAllocationId } from '../../cni-plugin/naming.js';
-import { attachHostVeth, attachKeyOf, EXPOSE_ID, isAttachHostVeth } from '../cli/attachment-ids.js';
 import type { FdbInfo, Link } from '../kernel/kernel-net.js';
+import { attachHostVeth, attachKeyOf, EXPOSE_ID, isAttachHostVeth } from './attachment-ids.js';
 
 export type AttachmentKind = 'cni' | 'attach' | 'expose' | 'other' | 'unknown';
 export type AttachmentState = 'attached' | 'no-device' | 'no-address';

@@ -28,12 +28,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFLIST_NAME } from '../../cni-plugin/setup.js';
+import { weftBin } from '../../common/version.js';
 import type { Report } from '../api/report.js';
-import { launchProgress } from '../cli/launch-progress.js';
-import { weftBin } from '../cli/version.js';
 import { PID_FILE } from '../daemon/data-dir.js';
-import { execCniPlugin, readConflist } from './cni-exec.js';
-import { type Host, Lab } from './lab.js';
+import { execCniPlugin, readConflist } from '../demo/cni-exec.js';
+import { type Host, Lab } from '../demo/lab.js';
+import { launchProgress } from './launch-progress.js';
 
 export interface DemoOptions {
   hosts: number;

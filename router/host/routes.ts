@@ -10,10 +10,10 @@
  * OUT_OF_RANGE, ADDRESS_IN_USE, NOT_FOUND when there is no bridge, RING_NOT_READY…).
  */
 import type { FastifyInstance } from 'fastify';
-import type { AttachmentRow } from '../../daemon/attachments.js';
-import type { ExposeState } from '../../daemon/expose-service.js';
-import { errorBodySchema } from '../errors.js';
-import type { ApiExtension } from '../extension.js';
+import { errorBodySchema } from '../api/errors.js';
+import type { ApiExtension } from '../api/extension.js';
+import type { AttachmentRow } from './attachments.js';
+import type { ExposeState } from './expose-service.js';
 
 export interface ExposeControl {
   state(): Promise<ExposeState>;

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SleeveStats } from '../dataplane/sleeve-native.js';
-import type { DataplaneMetricsSource, OverlayDropSample, OverlayTrafficSample } from './sources.js';
+import type { DataplaneMetricsSource, OverlayDropSample, OverlayTrafficSample } from '../metrics/sources.js';
+import type { SleeveStats } from './sleeve-native.js';
 
 export function sleeveTrafficSamples(stats: SleeveStats): OverlayTrafficSample[] {
   return stats.peers.map((p) => ({

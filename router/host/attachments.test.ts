@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allocationId, hostVethName } from '../../cni-plugin/naming.js';
-import { attachHostVeth } from '../cli/attachment-ids.js';
 import type { FdbInfo, Link } from '../kernel/kernel-net.js';
+import { attachHostVeth } from './attachment-ids.js';
 import { joinAttachments } from './attachments.js';
 
 const link = (index: number, name: string, extra: Partial<Link> = {}): Link => ({

@@ -24,14 +24,14 @@
  * (503 RING_NOT_READY / NO_FREE_ADDRESSES, 504 ALLOCATION_TIMEOUT: try again).
  */
 import type { FastifyInstance } from 'fastify';
-import { WeftError } from '../../../common/errors.js';
-import { type Cidr, parseCidr, parseIp } from '../../../common/ip.js';
-import type { IpamStatus } from '../../../ipam/types.js';
-import type { RingView } from '../../ipam-service/ring-view.js';
-import type { IpamAddress } from '../../ipam-service/service.js';
-import { ipamReport, ipamStatusBlock, ipamStatusView } from '../../ipam-service/status-text.js';
-import { errorBodySchema } from '../errors.js';
-import type { ApiExtension } from '../extension.js';
+import { WeftError } from '../../common/errors.js';
+import { type Cidr, parseCidr, parseIp } from '../../common/ip.js';
+import type { IpamStatus } from '../../ipam/types.js';
+import { errorBodySchema } from '../api/errors.js';
+import type { ApiExtension } from '../api/extension.js';
+import type { RingView } from './ring-view.js';
+import type { IpamAddress } from './service.js';
+import { ipamReport, ipamStatusBlock, ipamStatusView } from './status-text.js';
 
 /** What the routes need (IpamService implements it). */
 export interface IpamApi {
