@@ -56,7 +56,11 @@ describe('architecture rules', () => {
       while (stack.length) {
         const x = stack.pop()!;
         if (x === to) return true;
-        for (const y of graph.get(x) ?? []) if (!seen.has(y)) seen.add(y), stack.push(y);
+        for (const y of graph.get(x) ?? []) {
+          if (seen.has(y)) continue;
+          seen.add(y);
+          stack.push(y);
+        }
       }
       return false;
     };
