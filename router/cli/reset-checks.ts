@@ -17,7 +17,7 @@ interface IpamReportPart {
 /** Why the hand-over cannot reach anyone, or undefined when it can (or there is nothing to hand over). */
 export function handOverProblem(ipam: unknown): string | undefined {
   const s = ipam as IpamReportPart | undefined;
-  if (!s || !s.ringId || !s.owned) return undefined;
+  if (!s?.ringId || !s.owned) return undefined;
   const others = (s.owners ?? []).filter((o) => o.owner !== s.self && !o.dead);
   if (others.length === 0) return undefined; // the only owner: nobody else uses this ring
   if (others.some((o) => o.reachable)) return undefined;
