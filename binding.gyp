@@ -10,7 +10,8 @@
         "router/kernel/native/weft_tun.c"
       ],
       "include_dirs": ["router/kernel/native"],
-      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-pthread"],
+      "libraries": ["-pthread"],
       "defines": ["NAPI_VERSION=8"]
     },
     {

@@ -80,8 +80,9 @@ export interface OpenKernelNetOptions {
 /** Open a KernelNet on a fresh rtnetlink socket (in `opts.netns` when given). */
 export function openNetlinkKernel(opts: OpenKernelNetOptions = {}): KernelNet {
   const sockOpts = opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs };
+  const nativeOpts = { ...sockOpts, ...(opts.netns ? { netns: opts.netns } : {}) };
   const open = (): RtnlTransport =>
-    opts.native ? NativeRtnlSocket.open(sockOpts) : RtnlSocket.open(sockOpts);
+    opts.native ? NativeRtnlSocket.open(nativeOpts) : RtnlSocket.open(sockOpts);
   const socket = opts.netns ? withNetns(opts.netns, open) : open();
   return new NetlinkKernel(socket, opts.netns);
 }
@@ -109,10 +110,11 @@ class NetlinkKernel implements KernelNet {
     details: Record<string, unknown>,
     req: RtnlRequest,
     ok: ((e: unknown) => boolean) | false,
+    send: (req: RtnlRequest) => Promise<unknown> = (r) => this.socket.request(r),
   ): Promise<boolean> {
     const when = ok || (() => false);
     const attempt = async () => {
-      await this.socket.request(req);
+      await send(req);
       return true;
     };
     return kernelCall(op, this.withNs(details), attempt, { when, value: false });
@@ -199,11 +201,15 @@ class NetlinkKernel implements KernelNet {
       if (opts.missingOk && isNotFound(e)) return false;
       throw e;
     }
+    // Through weft_sys, done once the kernel has unlisted the link (and a
+    // veth's peer), without waiting out its RCU clean-up (see nlUnlink).
+    const unlink = this.socket.unlink?.bind(this.socket);
     return this.tolerant(
       'delete link',
       { link: ref },
       deleteLinkRequest(index),
       opts.missingOk === true && isNotFound,
+      unlink ? (req) => unlink(req, index) : undefined,
     );
   }
 

@@ -2,16 +2,23 @@
  * The synchronous netlink path of the weft_sys addon (netlink-native.ts)
  * against the real kernel, beyond the KernelNet compliance suite (which
  * netlink.kernel.test.ts runs over it too): what only this transport does
- * itself — multi-datagram dumps, the kernel's
- * errors, a closed socket, and bad arguments that must throw rather than
- * crash.
+ * itself — multi-datagram dumps, the kernel's errors, link deletion that
+ * returns once the link is unlisted (in another namespace too), a closed
+ * socket, and bad arguments that must throw rather than crash.
  */
 import { describe, expect, it } from 'vitest';
 import { Lab } from '../../test/netns/lab.js';
 import { errnoOf, kernelError } from './kernel-errors.js';
 import { NativeRtnlSocket } from './netlink-native.js';
 import { Netns, withNetns } from './netns.js';
-import { createBridgeRequest, decodeLink, dumpLinksRequest, getLinkRequest } from './rtnl-link.js';
+import {
+  createBridgeRequest,
+  createVethRequest,
+  decodeLink,
+  deleteLinkRequest,
+  dumpLinksRequest,
+  getLinkRequest,
+} from './rtnl-link.js';
 import { loadWeftSys } from './sys.js';
 
 /** A socket in a fresh lab namespace for one test. */
@@ -56,6 +63,32 @@ describe('weft_sys netlink requests', () => {
       expect(errnoOf(missing)).toBe('ENODEV');
       expect((missing as Error).message).toMatch(/ENODEV/);
     });
+  });
+
+  it('unlink: the veth pair is gone from both namespaces when it returns; a refusal throws its errno', async () => {
+    const lab = await Lab.create(0);
+    const a = Netns.open(await lab.addNamespace('ua'));
+    const b = Netns.open(await lab.addNamespace('ub'));
+    // Opened inside namespace A, so unlink must make its own sockets and helper there too.
+    const sock = withNetns(a, () => NativeRtnlSocket.open({ netns: a }));
+    const inB = withNetns(b, () => NativeRtnlSocket.open({ netns: b }));
+    try {
+      await sock.request(createVethRequest('uv0', { name: 'uv1', netns: b }, {}));
+      const [host] = await sock.request(getLinkRequest('uv0'));
+      const index = decodeLink(host!)!.index;
+      await sock.unlink(deleteLinkRequest(index), index);
+      expect(errnoOf(await sock.request(getLinkRequest('uv0')).catch((x: unknown) => x))).toBe('ENODEV');
+      expect(errnoOf(await inB.request(getLinkRequest('uv1')).catch((x: unknown) => x))).toBe('ENODEV');
+      // Nothing by that index any more: the kernel's refusal, not a hang or a false success.
+      const again = await sock.unlink(deleteLinkRequest(index), index).catch((x: unknown) => x);
+      expect(errnoOf(again)).toBe('ENODEV');
+    } finally {
+      sock.close();
+      inB.close();
+      a.close();
+      b.close();
+      await lab.cleanup();
+    }
   });
 
   it('a closed socket rejects instead of writing to a reused descriptor', async () => {

@@ -35,6 +35,13 @@ export interface RtnlTransport {
    * whose errno name kernel-errors.ts's `errnoOf` finds.
    */
   request(req: RtnlRequest): Promise<Buffer[]>;
+  /**
+   * Delete link `ifindex` with `req` (its RTM_DELLINK), resolving as soon as
+   * the kernel has unlisted it — with a veth's peer, addresses and routes —
+   * rather than after the kernel's RCU clean-up that follows. Optional: the
+   * synchronous transport has it (netlink-native.ts).
+   */
+  unlink?(req: RtnlRequest, ifindex: number): Promise<void>;
   close(): void;
 }
 

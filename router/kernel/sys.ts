@@ -54,6 +54,21 @@ export interface WeftSys {
     payload: Buffer,
     timeoutMs: number,
   ): Buffer[];
+  /**
+   * A request deleting link `ifindex` (RTM_DELLINK), made on sockets and a
+   * helper thread of its own in the calling thread's namespace: returns as
+   * soon as the kernel announces the link gone (RTM_DELLINK on the link
+   * group) or refuses (throws like nlRequest), while the helper waits out the
+   * kernel's RCU clean-up before the ACK.
+   */
+  nlUnlink(
+    seq: number,
+    type: number,
+    flags: number,
+    payload: Buffer,
+    ifindex: number,
+    timeoutMs: number,
+  ): void;
   /** Start a non-blocking TCP connection to a dotted IPv4 address; returns the fd. */
   tcpConnect(host: string, port: number): number;
   /** Wait for the connection, then write all of `data`, within `timeoutMs`. */
