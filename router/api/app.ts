@@ -22,6 +22,9 @@ export interface ApiOptions {
   draining?: () => boolean;
 }
 
+/** How long a client may take to send a whole request (headers and body). */
+export const API_REQUEST_TIMEOUT_MS = 60_000;
+
 export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   const extensions = opts.extensions ?? [];
   const names = new Set<string>(['router', 'version', 'peers', 'connections', 'targets']);
@@ -34,6 +37,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     // Per-request log lines would drown the mesh's; errors are logged by our handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
+    // A client must finish sending its request within this (fastify's default is no limit);
+    // long answers (allocations, GET /ring?wait) are not affected.
+    requestTimeout: API_REQUEST_TIMEOUT_MS,
     // Unknown fields are an error the caller should see, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
     frameworkErrors,

@@ -125,4 +125,17 @@ describe('router API under hostile requests', () => {
     });
     await app.close();
   });
+
+  it('bounds how long a client may take to send its request (slowloris on the API)', async () => {
+    const { buildApi, API_REQUEST_TIMEOUT_MS } = await import('../../router/api/app.js');
+    const app = await buildApi({
+      mesh: { report: () => ({}) as never, connect: () => {}, forget: () => {}, directTargets: () => [] },
+      version: 'x',
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    expect(API_REQUEST_TIMEOUT_MS).toBeGreaterThan(0);
+    expect(app.server.requestTimeout).toBe(API_REQUEST_TIMEOUT_MS);
+    expect(app.server.headersTimeout).toBeLessThanOrEqual(API_REQUEST_TIMEOUT_MS);
+    await app.close();
+  });
 });
