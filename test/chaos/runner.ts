@@ -375,6 +375,7 @@ export class ChaosRun {
   private async rmpeer(name: string, from: number): Promise<{ owners: string[]; addresses: number }> {
     const api = this.cluster.host(from).api;
     let last = '';
+    const refusals = new Set<string>();
     const deadline = this.timeline.now() + this.opts.operatorBoundMs;
     while (this.timeline.now() < deadline) {
       const a = await api
@@ -385,6 +386,14 @@ export class ChaosRun {
         }));
       if (a.status === 200) return JSON.parse(a.body) as { owners: string[]; addresses: number };
       last = `${a.status} ${a.body}`;
+      const code = /"code":"([A-Z_]+)"/.exec(a.body)?.[1] ?? String(a.status);
+      if (!refusals.has(code)) {
+        refusals.add(code);
+        this.timeline.add(
+          'event',
+          `rmpeer ${name} from h${from} refused for now: ${a.status} ${a.body.slice(0, 200)}`,
+        );
+      }
       // 409 PEER_IS_LIVE / OWNERS_UNREACHABLE: not safe yet, as an operator would be told.
       if (a.status !== 409 && a.status !== 0) break;
       await sleep(2_000);
