@@ -18,7 +18,7 @@ import { allocationIdOf, containerIdOf, Ledger } from './ledger.js';
 import { judgeGrowth, type ProcessRss } from './memory.js';
 import { noFaults, partitionCuts, renderRuleset } from './netfaults.js';
 import { netFaultsOf } from './runner.js';
-import { generateSchedule, kindsOf, modeOf, rangeOf } from './schedule.js';
+import { FAULT_KINDS, generateSchedule, kindsOf, modeOf, rangeOf } from './schedule.js';
 
 describe('schedule', () => {
   it('is a pure function of the seed', () => {
@@ -58,16 +58,25 @@ describe('schedule', () => {
             ...(r.loss?.map(([h]) => h) ?? []),
             ...(r.throttle?.map(([h]) => h) ?? []),
             ...(r.kill?.hosts ?? []),
+            ...(r.freeze?.hosts ?? []),
             ...(r.reprovision ? [r.reprovision.host, r.reprovision.rmpeerFrom] : []),
             ...(r.remove ? [r.remove.host, r.remove.rmpeerFrom] : []),
             ...r.bursts.flatMap((b) => b.adds),
           ];
           for (const h of touched) expect(present).toContain(h);
           // At most two routers down at once, and a wiped host is never also killed.
-          const down = new Set([...(r.kill?.hosts ?? []), ...(r.reprovision ? [r.reprovision.host] : [])]);
+          const down = new Set([
+            ...(r.kill?.hosts ?? []),
+            ...(r.freeze?.hosts ?? []),
+            ...(r.reprovision ? [r.reprovision.host] : []),
+          ]);
           expect(down.size).toBeLessThanOrEqual(2);
-          expect(r.kill && r.reprovision).toBeFalsy();
-          expect(r.kill && r.remove).toBeFalsy();
+          expect([r.kill, r.freeze, r.reprovision, r.remove].filter(Boolean).length).toBeLessThanOrEqual(1);
+          if (r.remove?.rmpeerAlso !== undefined) {
+            expect(r.remove.rmpeerAlso).not.toBe(r.remove.host);
+            expect(r.remove.rmpeerAlso).not.toBe(r.remove.rmpeerFrom);
+          }
+          if (r.freeze?.thawAtMs !== undefined) expect(r.freeze.thawAtMs).toBeLessThan(r.holdMs);
           if (r.remove) {
             expect(removed).toBeNull();
             expect(r.remove.rmpeerFrom).not.toBe(r.remove.host);
@@ -78,7 +87,7 @@ describe('schedule', () => {
             expect(r.groups.every((g) => g.length > 0)).toBe(true);
           }
           for (const [a, b] of r.cuts ?? []) expect(a).not.toBe(b);
-          if (r.long) expect(r.holdMs).toBeGreaterThan(60_000);
+          if (r.long || r.freeze) expect(r.holdMs).toBeGreaterThanOrEqual(5_000);
           else {
             expect(r.holdMs).toBeGreaterThanOrEqual(5_000);
             expect(r.holdMs).toBeLessThanOrEqual(12_000);
@@ -91,28 +100,18 @@ describe('schedule', () => {
     );
   });
 
-  it('injects every kind of fault across a few seeds, and no long partition when told not to', () => {
+  it('injects every kind of fault across a few seeds, and nothing long when told not to', () => {
     const kinds = new Set(
-      Array.from({ length: 20 }, (_, seed) =>
-        generateSchedule(seed, { rounds: 10 }).rounds.flatMap(kindsOf),
+      Array.from({ length: 40 }, (_, seed) =>
+        generateSchedule(seed, { rounds: 20 }).rounds.flatMap(kindsOf),
       ).flat(),
     );
-    for (const k of [
-      'partition',
-      'asymmetric',
-      'loss',
-      'throttle',
-      'kill',
-      'reprovision',
-      'remove',
-      'replace',
-      'burst',
-    ])
-      expect(kinds).toContain(k);
+    for (const k of FAULT_KINDS) expect(kinds).toContain(k);
     const short = Array.from({ length: 50 }, (_, seed) =>
       generateSchedule(seed, { rounds: 20, longPartitionChance: 0 }),
-    );
-    expect(short.flatMap((s) => s.rounds).some((r) => r.long)).toBe(false);
+    ).flatMap((s) => s.rounds);
+    expect(short.some((r) => r.long)).toBe(false);
+    expect(Math.max(...short.map((r) => r.holdMs))).toBeLessThanOrEqual(18_000);
   });
 });
 

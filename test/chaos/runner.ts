@@ -122,6 +122,8 @@ export class ChaosRun {
   private readonly taskErrors: string[] = [];
   /** Hosts being wiped right now: no new containers there. */
   private readonly wiping = new Set<number>();
+  /** Routers stopped with SIGSTOP: not asked anything until SIGCONT. */
+  private readonly frozen = new Set<RouterProcess>();
   private roundsRun = 0;
 
   constructor(
@@ -198,6 +200,11 @@ export class ChaosRun {
       if (restartAtMs !== undefined)
         tasks.push(at(restartAtMs, 'restart', () => this.restartDown(hosts, 'restarted during the fault')));
     }
+    if (r.freeze) {
+      const { hosts, atMs, thawAtMs } = r.freeze;
+      tasks.push(at(atMs, 'freeze', async () => this.freeze(hosts)));
+      if (thawAtMs !== undefined) tasks.push(at(thawAtMs, 'thaw', async () => this.thaw('during the fault')));
+    }
     if (r.reprovision) {
       const { host, atMs, restartAtMs } = r.reprovision;
       tasks.push(at(atMs, 'reprovision', () => this.wipe(host, true)));
@@ -215,9 +222,8 @@ export class ChaosRun {
       const name = this.names.get(host)!;
       const removed = at(atMs, 'remove', () => this.wipe(host, false));
       tasks.push(removed);
-      operator.push(
-        removed.then(() => this.task('rmpeer', () => this.rmpeerRemoved(host, name, rmpeerFrom))),
-      );
+      for (const from of [rmpeerFrom, ...(r.remove.rmpeerAlso !== undefined ? [r.remove.rmpeerAlso] : [])])
+        operator.push(removed.then(() => this.task('rmpeer', () => this.rmpeerRemoved(host, name, from))));
     }
     const end = t0 + r.holdMs;
     while (this.timeline.now() < end) {
@@ -234,6 +240,7 @@ export class ChaosRun {
   private async heal(r: Round, operator: Promise<void>[]): Promise<void> {
     const t0 = this.timeline.now();
     this.timeline.add('heal', 'network faults removed, stopped routers restarted, failed DELs retried');
+    this.thaw('at the heal');
     this.faults = noFaults();
     await this.applyFaults();
     await this.restartDown(
@@ -304,6 +311,23 @@ export class ChaosRun {
     });
     const report = await h.api.json<Report>('/report');
     this.names.set(i, report.router.name);
+  }
+
+  private freeze(hosts: readonly number[]): void {
+    for (const i of hosts) {
+      const r = this.cluster.host(i).router;
+      if (!r || !isRunning(r)) continue;
+      process.kill(r.child.pid!, 'SIGSTOP');
+      this.frozen.add(r);
+    }
+    this.timeline.add('fault', `SIGSTOP ${hosts.map((h) => `h${h}`).join(',')}`);
+  }
+
+  private thaw(why: string): void {
+    if (this.frozen.size === 0) return;
+    for (const r of this.frozen) if (isRunning(r)) process.kill(r.child.pid!, 'SIGCONT');
+    this.timeline.add('event', `SIGCONT ${[...this.frozen].map((r) => `h${r.host.index}`).join(',')} ${why}`);
+    this.frozen.clear();
   }
 
   /** Re-provision (comesBack) or remove a host: router, containers, kernel state and data dir go. */
@@ -478,19 +502,22 @@ export class ChaosRun {
   private async observeRouters(): Promise<Observation> {
     const reports = new Map<number, Report>();
     const routers = await Promise.all(
-      this.cluster.running().map(async (h): Promise<RouterObs> => {
-        // Allocations before the ring: an address allocated before the ring
-        // was read is in space that was ours when the ring was read.
-        const allocations = await h.api
-          .json<{ addresses: Array<{ containerId: string; ip: string }> }>('/ip')
-          .then((b) => b.addresses.map((a) => ({ containerId: a.containerId, ip: a.ip })))
-          .catch(() => null);
-        const ring = await h.api.json<RingObs>('/ring?wait=false').catch(() => null);
-        const report = await h.api.json<Report>('/report').catch(() => null);
-        if (report) reports.set(h.index, report);
-        const self = (report?.ipam as { self?: string } | undefined)?.self ?? null;
-        return { host: h.index, generation: h.generation, allocations, ring, self };
-      }),
+      this.cluster
+        .running()
+        .filter((h) => !this.frozen.has(h.router!))
+        .map(async (h): Promise<RouterObs> => {
+          // Allocations before the ring: an address allocated before the ring
+          // was read is in space that was ours when the ring was read.
+          const allocations = await h.api
+            .json<{ addresses: Array<{ containerId: string; ip: string }> }>('/ip')
+            .then((b) => b.addresses.map((a) => ({ containerId: a.containerId, ip: a.ip })))
+            .catch(() => null);
+          const ring = await h.api.json<RingObs>('/ring?wait=false').catch(() => null);
+          const report = await h.api.json<Report>('/report').catch(() => null);
+          if (report) reports.set(h.index, report);
+          const self = (report?.ipam as { self?: string } | undefined)?.self ?? null;
+          return { host: h.index, generation: h.generation, allocations, ring, self };
+        }),
     );
     this.sampleRss();
     return { routers, reports };

@@ -13,7 +13,8 @@
  * Bounds that keep the schedule within what weft promises (docs/architecture.md,
  * IPAM "Known limits") — outside them an operator error or a double fault is
  * being tested, not weft:
- *   - at most two routers down at once, so the ring always has live holders;
+ *   - at most two routers down (killed or frozen) at once, so the ring always
+ *     has live holders;
  *   - at most one host re-provisioned per round, never also killed, so a
  *     majority of consensus peers never loses its data dirs;
  *   - a host gone for good is removed with rmpeer only once every other owner
@@ -35,6 +36,7 @@ export const FAULT_KINDS = [
   'loss',
   'throttle',
   'kill',
+  'freeze',
   'reprovision',
   'remove',
   'replace',
@@ -69,8 +71,10 @@ export interface Round {
     rmpeerStale: boolean;
     rmpeerFrom: number;
   };
-  /** The host is gone for good; at the heal an operator runs rmpeer from `rmpeerFrom`. */
-  remove?: { host: number; atMs: number; rmpeerFrom: number };
+  /** The host is gone for good; an operator runs rmpeer from `rmpeerFrom` (and a second one from `rmpeerAlso`). */
+  remove?: { host: number; atMs: number; rmpeerFrom: number; rmpeerAlso?: number };
+  /** SIGSTOP the routers; SIGCONT at `thawAtMs` into the hold, or at the heal. */
+  freeze?: { hosts: number[]; atMs: number; thawAtMs?: number };
   /** A new machine takes the removed host's address, at the start of the round. */
   replace?: { host: number };
   bursts: Burst[];
@@ -203,13 +207,16 @@ export function generateSchedule(seed: number, opts: ScheduleOptions = {}): Sche
       if (kind < 0.12 && opts.allowRemove !== false && removed === null && !round.replace) {
         const host: number = pick(rng, candidates);
         removed = host;
+        const others = shuffled(
+          present.filter((h) => h !== host),
+          rng,
+        );
         round.remove = {
           host,
           atMs,
-          rmpeerFrom: pick(
-            rng,
-            present.filter((h) => h !== host),
-          ),
+          rmpeerFrom: others[0]!,
+          // Sometimes two operators remove the same peer at once, from two routers.
+          ...(rng.next() < 0.3 ? { rmpeerAlso: others[1]! } : {}),
         };
       } else if (kind < 0.35) {
         const host: number = pick(rng, candidates);
@@ -220,6 +227,17 @@ export function generateSchedule(seed: number, opts: ScheduleOptions = {}): Sche
           rmpeerStale: rng.next() < 0.6,
           rmpeerFrom: pick(rng, present),
         };
+      } else if (kind < 0.5) {
+        // A paused VM / a stopped process: sockets stay open, nothing answers.
+        // Sometimes past the mesh's 60 s read deadline.
+        const hosts = shuffled(candidates, rng).slice(0, rng.next() < 0.3 ? 2 : 1);
+        const long = rng.next() < longChance;
+        if (long) round.holdMs = Math.max(round.holdMs, atMs + between(rng, 65_000, 75_000));
+        const thawAtMs =
+          !long && rng.next() < 0.5 && atMs + 4_000 < round.holdMs
+            ? atMs + between(rng, 2_000, 4_000)
+            : undefined;
+        round.freeze = { hosts: hosts.sort(), atMs, ...(thawAtMs !== undefined ? { thawAtMs } : {}) };
       } else {
         const hosts = shuffled(candidates, rng).slice(0, rng.next() < 0.3 ? 2 : 1);
         round.kill = { hosts: hosts.sort(), atMs, ...(restartAtMs !== undefined ? { restartAtMs } : {}) };
@@ -238,6 +256,7 @@ export function kindsOf(r: Round): FaultKind[] {
   if (r.loss) k.push('loss');
   if (r.throttle) k.push('throttle');
   if (r.kill) k.push('kill');
+  if (r.freeze) k.push('freeze');
   if (r.reprovision) k.push('reprovision');
   if (r.reprovision?.rmpeerStale) k.push('rmpeer-stale');
   if (r.remove) k.push('remove');
@@ -262,6 +281,11 @@ export function describeRound(r: Round): string {
     parts.push(
       `kill -9 ${r.kill.hosts.map((h) => `h${h}`).join(',')} @${r.kill.atMs}ms` +
         (r.kill.restartAtMs !== undefined ? ` restart @${r.kill.restartAtMs}ms` : ''),
+    );
+  if (r.freeze)
+    parts.push(
+      `SIGSTOP ${r.freeze.hosts.map((h) => `h${h}`).join(',')} @${r.freeze.atMs}ms` +
+        (r.freeze.thawAtMs !== undefined ? ` SIGCONT @${r.freeze.thawAtMs}ms` : ''),
     );
   if (r.reprovision)
     parts.push(
