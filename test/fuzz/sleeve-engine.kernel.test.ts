@@ -79,7 +79,7 @@ describe('native sleeve engine under hostile authentic packets', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('survives 20 000 random frames and fragments, counts them, and still carries traffic', async () => {
+  it('survives random authentic frames, fragments and junk, counts them, and still carries traffic', async () => {
     const addon = loadSleeveAddon();
     const [n1, n2, n3] = [c.node(1).name, c.node(2).name, c.node(3).name];
     // Sent as host 3 with its own session key (the harness derives it from the password), with
