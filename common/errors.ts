@@ -35,6 +35,8 @@ export const ERROR_CATALOGUE = {
   // Ours.
   KERNEL_ERROR: { http: 500, cni: 5, summary: 'a kernel operation failed' },
   INTERNAL: { http: 500, cni: 999, summary: 'internal error' },
+  // Appended: a bounded queue is full (retry later).
+  TOO_MANY_PENDING: { http: 503, cni: 11, summary: 'too many requests are already waiting' },
 } as const satisfies Record<string, { http: number; cni: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -453,9 +453,17 @@ export class IpamCore {
   }
 
   private checkUsable(op: number): boolean {
-    if (!this.left) return true;
-    this.fail(op, 'SHUTTING_DOWN', 'this peer handed its address space over and is leaving');
-    return false;
+    if (this.left) {
+      this.fail(op, 'SHUTTING_DOWN', 'this peer handed its address space over and is leaving');
+      return false;
+    }
+    // A bounded queue: each waits up to allocationTimeoutMs, so without a cap a flood of
+    // requests while the ring is not ready (or space is short) would pile up without end.
+    if (this.pending.size >= this.cfg.maxPendingOps) {
+      this.fail(op, 'TOO_MANY_PENDING', `${this.pending.size} allocations and claims are already waiting`);
+      return false;
+    }
+    return true;
   }
 
   /** Allocate an address for `containerId` in `subnet` (default subnet if omitted). Idempotent per subnet. */

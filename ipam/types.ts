@@ -42,6 +42,8 @@ export interface IpamConfig {
    * while down, or that a fresh seed peer's space was used by a past life.
    */
   startFenceMs?: number;
+  /** Allocations and claims waiting at once (space from peers, the ring); more fail at once with TOO_MANY_PENDING. */
+  maxPendingOps?: number;
 }
 
 export const IPAM_DEFAULTS = {
@@ -50,6 +52,7 @@ export const IPAM_DEFAULTS = {
   freeReportDelayMs: 1_000,
   proposeDelayMs: 1_000,
   startFenceMs: 10_000,
+  maxPendingOps: 4096,
 } as const;
 
 /** What the core needs back after a restart (ipam-store persists exactly this). */
