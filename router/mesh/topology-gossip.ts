@@ -66,7 +66,13 @@ export class TopologyGossip implements Gossiper {
   /** Records learned from neighbour gossip, waiting to be passed on. */
   private readonly learned = new Map<PeerName, Learned>();
   private fullCache: { generation: number; bytes: Uint8Array } | null = null;
-  readonly stats = { digestsSent: 0, answersSent: 0, undecodable: 0, relayedLearned: 0 };
+  readonly stats = {
+    digestsSent: 0,
+    answersSent: 0,
+    undecodable: 0,
+    relayedLearned: 0,
+    refusedOverLimits: 0,
+  };
 
   constructor(
     private readonly topology: Topology,
@@ -165,6 +171,17 @@ export class TopologyGossip implements Gossiper {
   /** Merge; returns the reachable records that were new to us. */
   private merge(records: readonly PeerRecord[]): PeerRecord[] {
     const r = this.topology.merge(records);
+    if (r.refused > 0) {
+      this.stats.refusedOverLimits += r.refused;
+      // Only when the total has doubled: a peer flooding records cannot flood the log as well.
+      const total = this.stats.refusedOverLimits;
+      if (r.refused >= total / 2) {
+        this.host.logger.warn(
+          { refused: r.refused, total, peers: this.topology.size },
+          'mesh: topology at its limits; records from peers refused',
+        );
+      }
+    }
     if (r.ourselfBumped) {
       this.host.logger.info(
         { version: this.topology.ourself.version },

@@ -75,7 +75,24 @@ export interface MergeResult {
   changed: PeerRecord[];
   /** We bumped our own version because of a record about us with another UID. */
   ourselfBumped: boolean;
+  /** Records not taken because the topology is at its limits (see TopologyLimits). */
+  refused: number;
 }
+
+/**
+ * What peers' gossip can make us hold, in all (each message is capped by the
+ * wire decoder, but records accumulate across messages): far above any real
+ * mesh (a thousand routers with their connection limit of 200 each is 1000
+ * records, 200 000 connections), a bound for a hostile or broken peer. At the
+ * limit new records, and updates that add connections, are refused — merge
+ * stops being a pure join only there.
+ */
+export interface TopologyLimits {
+  maxPeers: number;
+  maxConnections: number;
+}
+
+export const TOPOLOGY_LIMITS: TopologyLimits = { maxPeers: 1 << 16, maxConnections: 1 << 19 };
 
 const FNV_OFFSET = 0x811c9dc5;
 function fnv1a(s: string, h = FNV_OFFSET): number {
@@ -101,8 +118,13 @@ export class Topology {
   private self: PeerRecord;
   /** Bumped on every change; lets owners cache things derived from the topology. */
   generation = 0;
+  /** Connections listed by all records held (for TopologyLimits). */
+  private connectionCount = 0;
 
-  constructor(ourself: { name: string; nickname: string; uid: bigint; shortId: number | null }) {
+  constructor(
+    ourself: { name: string; nickname: string; uid: bigint; shortId: number | null },
+    private readonly limits: TopologyLimits = TOPOLOGY_LIMITS,
+  ) {
     this.self = { ...ourself, version: 1, connections: [] };
     this.records.set(ourself.name, this.self);
     this.announced.add(ourself.name);
@@ -138,6 +160,7 @@ export class Topology {
    */
   private install(r: PeerRecord, old: PeerRecord | undefined): void {
     this.records.set(r.name, r);
+    this.connectionCount += r.connections.length - (old?.connections.length ?? 0);
     // Both lists are sorted by remote: walk them together for added and removed connections.
     let cut = false;
     const before = old?.connections ?? [];
@@ -204,6 +227,7 @@ export class Topology {
     const r = this.records.get(name);
     if (!r) return;
     this.records.delete(name);
+    this.connectionCount -= r.connections.length;
     for (const c of r.connections) this.listedBy.get(c.remote)?.delete(name);
   }
 
@@ -230,6 +254,7 @@ export class Topology {
   merge(incoming: readonly PeerRecord[]): MergeResult {
     const changed: PeerRecord[] = [];
     let ourselfBumped = false;
+    let refused = 0;
     for (const r of incoming) {
       if (r.name === this.self.name) {
         // Same UID: it is us, from earlier; nothing newer than us can exist.
@@ -241,12 +266,20 @@ export class Topology {
       }
       const cur = this.records.get(r.name);
       if (cur === undefined || compareRecords(r, cur) > 0) {
+        const grows = r.connections.length - (cur?.connections.length ?? 0);
+        if (
+          (cur === undefined && this.records.size >= this.limits.maxPeers) ||
+          (grows > 0 && this.connectionCount + grows > this.limits.maxConnections)
+        ) {
+          refused++;
+          continue;
+        }
         this.install(r, cur);
         changed.push(r);
       }
     }
     if (changed.length > 0) this.changedAny();
-    return { changed, ourselfBumped };
+    return { changed, ourselfBumped, refused };
   }
 
   /** Names reachable from us along connection lists (ours first). Cached until the next change. */
