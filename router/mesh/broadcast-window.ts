@@ -21,17 +21,36 @@ interface Window {
   bits: number;
 }
 
+/**
+ * Sources remembered at most. A broadcast may name any source (we relay ones
+ * we do not know yet), so without a bound a peer could make us keep a window
+ * per made-up name; the oldest source is forgotten first, which can only let
+ * one late duplicate of it through once.
+ */
+export const MAX_BROADCAST_SOURCES = 1 << 16;
+
 export class BroadcastWindow {
   private readonly sources = new Map<string, Window>();
 
-  constructor(private readonly size = 32) {
+  constructor(
+    private readonly size = 32,
+    private readonly maxSources = MAX_BROADCAST_SOURCES,
+  ) {
     if (size < 1 || size > 32) throw new RangeError('broadcast window: size must be 1..32');
+  }
+
+  /** Sources remembered now. */
+  get sourceCount(): number {
+    return this.sources.size;
   }
 
   /** True if this broadcast is new (and marks it seen); false for a duplicate. */
   accept(src: string, incarnation: number, seq: number): boolean {
     const w = this.sources.get(src);
     if (!w || w.incarnation !== incarnation) {
+      if (!w && this.sources.size >= this.maxSources) {
+        this.sources.delete(this.sources.keys().next().value as string);
+      }
       this.sources.set(src, { incarnation, max: seq, bits: 0 });
       return true;
     }
