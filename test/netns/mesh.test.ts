@@ -59,7 +59,10 @@ describe('mesh of real routers in network namespaces', () => {
     const rs = await waitFor('the three routers to connect', async () => {
       const rs = await reports();
       const ns = rs.map((r) => r.router.name);
-      return rs.every((r) => meshComplete(r, ns, { encrypted: true })) ? rs : undefined;
+      // Established first, then the records gossiped about it: wait for both (under load the
+      // topology can trail the connection states by a gossip round).
+      const agreed = rs.every((r) => r.router.topologyDigest === rs[0]!.router.topologyDigest);
+      return agreed && rs.every((r) => meshComplete(r, ns, { encrypted: true })) ? rs : undefined;
     });
     names = rs.map((r) => r.router.name);
     expect(new Set(names).size).toBe(3);
