@@ -26,14 +26,13 @@ import {
   getReport,
   httpRequest,
   makeDataRoot,
-  meshComplete,
   type RouterProcess,
   removeDataRoot,
   startRouter,
   stopRouter,
-  tailLogs,
   WEFT_BIN,
   waitFor,
+  waitMeshAndRing,
   weftCli,
 } from './routers.js';
 
@@ -99,21 +98,7 @@ beforeAll(async () => {
       await startRouter(lab, h(i), root, { peers: lab.hosts.map((x) => x.ip) }),
     );
   }
-  names = await Promise.all(lab.hosts.map(async (x) => (await getReport(lab, x)).router.name));
-  await waitFor(
-    'a complete mesh with a ready ring',
-    async () => {
-      for (const x of lab.hosts) {
-        const r = await getReport(lab, x);
-        if (!meshComplete(r, names, { encrypted: false })) return undefined;
-        if ((r as { ipam?: { state?: string } }).ipam?.state !== 'ready') return undefined;
-      }
-      return true;
-    },
-    60_000,
-  ).catch((e: Error) => {
-    throw new Error(`${e.message}\n${routers.map((r) => tailLogs(r, 5)).join('\n')}`);
-  });
+  names = await waitMeshAndRing(lab, routers, { encrypted: false, logLines: 5 });
   c1 = await lab.addNamespace('c1');
   c2 = await lab.addNamespace('c2');
 }, 120_000);

@@ -28,13 +28,12 @@ import {
   apiRequest,
   getReport,
   makeDataRoot,
-  meshComplete,
   type RouterProcess,
   removeDataRoot,
   startRouter,
   stopRouter,
-  tailLogs,
   waitFor,
+  waitMeshAndRing,
 } from './routers.js';
 
 const ROUTER_ARGS = ['--ipalloc-init', 'consensus=2'];
@@ -45,7 +44,6 @@ let root: string;
 let plugins: TestPlugins;
 const routers: RouterProcess[] = [];
 const rt: TestRuntime[] = [];
-let names: string[] = [];
 let overlayMtu = 0;
 let n = 0;
 
@@ -57,32 +55,14 @@ function start(i: number, dataDir?: string): Promise<RouterProcess> {
   });
 }
 
-async function ipamState(h: Host): Promise<string | undefined> {
-  return ((await getReport(lab, h)) as unknown as { ipam?: { state?: string } }).ipam?.state;
-}
-
 async function waitReadyCluster(): Promise<void> {
-  await waitFor(
-    'mesh and IPAM ready on both routers',
-    async () => {
-      for (const h of lab.hosts) {
-        const r = await getReport(lab, h);
-        if (!meshComplete(r, names, { encrypted: false })) return undefined;
-        if ((await ipamState(h)) !== 'ready') return undefined;
-      }
-      return true;
-    },
-    60_000,
-  ).catch((e: Error) => {
-    throw new Error(`${e.message}\n${routers.map((r) => `h${r.host.index}: ${tailLogs(r, 12)}`).join('\n')}`);
-  });
+  await waitMeshAndRing(lab, routers, { encrypted: false });
 }
 
 beforeAll(async () => {
   lab = await Lab.create(2);
   root = makeDataRoot(lab);
   for (const i of [1, 2]) routers.push(await start(i));
-  names = await Promise.all(lab.hosts.map(async (h) => (await getReport(lab, h)).router.name));
   await waitReadyCluster();
   overlayMtu = ((await getReport(lab, lab.host(1))) as unknown as { overlay: { mtu: number } }).overlay.mtu;
   plugins = buildTestPlugins();

@@ -19,14 +19,13 @@ import { type ExecResult, type Host, Lab } from './lab.js';
 import {
   apiRequest,
   assertBuilt,
-  getReport,
   makeDataRoot,
-  meshComplete,
   type RouterProcess,
   removeDataRoot,
   startRouter,
   stopRouter,
   waitFor,
+  waitMeshAndRing,
   weftCli,
 } from './routers.js';
 
@@ -67,19 +66,7 @@ beforeAll(async () => {
   engine = await startDockerEngine();
   await importDockerImage((args) => engine.mustCli(args));
   for (const name of ['c1', 'c2']) ids[name] = await engine.runDetached(name, { image: BUSYBOX_IMAGE });
-  const names = await Promise.all(lab.hosts.map(async (x) => (await getReport(lab, x)).router.name));
-  await waitFor(
-    'mesh and ring',
-    async () => {
-      for (const x of lab.hosts) {
-        const r = await getReport(lab, x);
-        if (!meshComplete(r, names, { encrypted: false })) return undefined;
-        if ((r as { ipam?: { state?: string } }).ipam?.state !== 'ready') return undefined;
-      }
-      return true;
-    },
-    60_000,
-  );
+  await waitMeshAndRing(lab, routers, { encrypted: false });
 }, 180_000);
 
 afterAll(async () => {

@@ -257,3 +257,32 @@ export function meshComplete(
   }
   return true;
 }
+
+/**
+ * Wait until every host's router sees a complete mesh (see meshComplete) and a
+ * ready address ring; on a timeout the error carries the routers' log tails.
+ * Returns the peer names, in host order.
+ */
+export async function waitMeshAndRing(
+  lab: Lab,
+  routers: readonly RouterProcess[],
+  opts: { encrypted: boolean; timeoutMs?: number; logLines?: number },
+): Promise<string[]> {
+  const names = await Promise.all(lab.hosts.map(async (x) => (await getReport(lab, x)).router.name));
+  await waitFor(
+    'a complete mesh with a ready ring on every host',
+    async () => {
+      for (const x of lab.hosts) {
+        const r = await getReport(lab, x);
+        if (!meshComplete(r, names, { encrypted: opts.encrypted })) return undefined;
+        if ((r as { ipam?: { state?: string } }).ipam?.state !== 'ready') return undefined;
+      }
+      return true;
+    },
+    opts.timeoutMs ?? 60_000,
+  ).catch((e: Error) => {
+    const tails = routers.map((r) => `h${r.host.index}: ${tailLogs(r, opts.logLines ?? 12)}`);
+    throw new Error(`${e.message}\n${tails.join('\n')}`);
+  });
+  return names;
+}
