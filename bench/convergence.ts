@@ -4,8 +4,7 @@
  * router joins until every router agrees on the topology again, and how many
  * gossip bytes that cost per router.
  *
- *   npm run build && node dist/bench/convergence.js [sizes…] [--degree 3] [--latency 1] [--seed 1]
- *   npm run bench:convergence
+ *   npm run bench:convergence [-- sizes… --degree 3 --latency 1 --seed 1]
  *
  * Mesh: each router dials `degree` random earlier ones (no discovery, so the
  * mesh stays sparse like a large real deployment would be with a conn limit);

@@ -18,11 +18,6 @@ if (unknown.length > 0) {
 }
 const names = asked.length > 0 ? asked : all;
 
-// bench:convergence runs from dist/, which the build writes.
-if (names.includes('convergence')) {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
-  if (build.status !== 0) process.exit(build.status ?? 1);
-}
 const failed = [];
 for (const name of names) {
   console.log(`\n== bench:${name} ==`);
